@@ -1,0 +1,3 @@
+from .fit_projections_hook import FitProjectionsHook
+
+__all__ = ['FitProjectionsHook']

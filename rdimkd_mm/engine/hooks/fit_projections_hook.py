@@ -1,0 +1,41 @@
+from mmengine.hooks import Hook
+from mmengine.logging import print_log
+from mmengine.model import is_model_wrapper
+
+from rdimkd_mm.registry import HOOKS
+
+
+@HOOKS.register_module()
+class FitProjectionsHook(Hook):
+    """Fits the distiller's PCA/autoencoder projections before the first training iteration.
+
+    Streams ``num_batches`` training batches (per rank) through the frozen teacher and feeds the
+    features at every distillation point to the unfitted projections; PCA statistics and
+    autoencoder gradients are reduced over ranks, so all ranks end with the same projection.
+    Does nothing when every projection is fitted already: random projections, a
+    ``projections_file``, or a resumed checkpoint (the fitted state is saved in it).
+
+    Args:
+        num_batches (int): Training batches to stream. Default: 50.
+    """
+
+    priority = 'VERY_LOW'
+
+    def __init__(self, num_batches: int = 50) -> None:
+        if num_batches < 1:
+            raise ValueError(f'num_batches must be >= 1, got {num_batches}')
+        self.num_batches = num_batches
+
+    def before_train(self, runner) -> None:
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        if not hasattr(model, 'fit_projections'):
+            raise TypeError('FitProjectionsHook needs a rdimkd_mm distiller model, got '
+                            f'{type(model).__name__}; remove the hook from custom_hooks.')
+        to_fit = model.projections_to_fit()
+        if not to_fit:
+            return
+        print_log(f'Fitting projections of {sorted(to_fit)} on {self.num_batches} batches of '
+                  'teacher features', logger='current')
+        model.fit_projections(runner.train_dataloader, self.num_batches,
+                              progress=runner.rank == 0)
+        print_log('Projections fitted', logger='current')

@@ -1,0 +1,303 @@
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
+
+import torch
+from mmengine.logging import print_log
+from mmengine.model import BaseModel
+from mmengine.utils import ProgressBar
+from torch import Tensor, nn
+
+from rdimkd_mm.registry import MODELS
+from rdimkd_mm.utils.checkpoint import load_checkpoint_strict
+from rdimkd_mm.utils.model_config import ModelSpec, build_model
+from .feature_taps import FeatureTaps
+from .input_adapter import TeacherInputAdapter
+
+ForwardResults = Union[Dict[str, Tensor], list, Tensor, Tuple[Tensor, ...]]
+
+
+@MODELS.register_module()
+class FeatureDistiller(BaseModel):
+    """Distils a frozen teacher into a trainable student at named feature maps.
+
+    One distiller for mmdet detectors and mmseg segmentors: the student and the teacher are
+    ordinary models built from their own configs; the distiller only hooks their modules.
+
+    Training (``loss``): the teacher runs under ``no_grad`` in eval mode, only as far as the
+    deepest distilled module (no head, no loss, no post-processing); then the student runs its
+    normal ``loss``; each distillation point adds one logged KD loss ``loss_kd_<name>`` (and,
+    for multi-level points, the per-level terms ``kd_<name>_l<i>``, logged but not summed
+    twice). ``predict``/``tensor`` and validation/testing use the student alone.
+
+    The teacher is not a registered submodule: it is not in ``state_dict`` (so not in the
+    training checkpoints), not in ``parameters()`` (so never in the optimizer), and not wrapped
+    by DDP; it is moved with the distiller and stays in eval mode. Its weights are loaded
+    strictly from ``teacher_checkpoint`` on the CPU.
+
+    Both models see the same augmented batch. The student's data preprocessor produces it; if
+    the teacher's preprocessor normalises differently (mean, std, channel order, pad divisor),
+    the batch is re-normalised for the teacher (see :class:`TeacherInputAdapter`).
+
+    At construction, one probe forward of each model (eval mode, no grad, zero image of
+    ``probe_size``) checks every feature address, counts its levels and reads the channels,
+    which fill ``student_channels``, ``teacher_channels`` and ``num_levels`` of each loss.
+
+    Args:
+        student (str | dict): The student model dict (typically ``_base_.model`` of the student
+            config this config inherits) or a config file.
+        teacher (str | dict): The teacher: a config file (``'mmdet::...'``, ``'mmseg::...'``
+            or a local path) or a model dict.
+        teacher_checkpoint (str): Checkpoint of the trained teacher; loaded strictly.
+        distill (Sequence[dict]): Distillation points, each
+            ``dict(student='neck', teacher='neck', loss=dict(type='rdimkd_mm.RdimKDLoss',
+            projection=dict(type='rdimkd_mm.RandomProjection', k=64)), name='fpn')``.
+            ``student``/``teacher`` are feature addresses (module names, optionally indexed:
+            ``'neck[0]'``); ``name`` defaults to the teacher address.
+        projections_file (str, optional): File written by ``tools/fit_projections.py`` with
+            already fitted projections (PCA/autoencoder); loaded strictly. Default: None.
+        teacher_early_exit (bool): Stop the teacher's forward once every distilled feature is
+            recorded. Default: True.
+        probe_size (tuple[int, int]): (H, W) of the construction-time probe input.
+            Default: (256, 256).
+        init_cfg (dict, optional): Initialisation config of the distiller. Default: None.
+    """
+
+    def __init__(self,
+                 student: ModelSpec,
+                 teacher: ModelSpec,
+                 teacher_checkpoint: str,
+                 distill: Sequence[dict],
+                 projections_file: Optional[str] = None,
+                 teacher_early_exit: bool = True,
+                 probe_size: Tuple[int, int] = (256, 256),
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        if data_preprocessor is not None:
+            raise ValueError('FeatureDistiller uses the data preprocessors of the student and '
+                             'the teacher; remove `data_preprocessor` from the distiller.')
+        if not distill:
+            raise ValueError('`distill` is empty: name at least one feature to distil.')
+        student_model, self.scope = build_model(student)
+        super().__init__(data_preprocessor=student_model.data_preprocessor, init_cfg=init_cfg)
+        self.student = student_model
+
+        teacher_model, teacher_scope = build_model(teacher)
+        if teacher_scope != self.scope:
+            raise ValueError(f'The student is a {self.scope} model but the teacher a '
+                             f'{teacher_scope} model; distil within one library.')
+        load_checkpoint_strict(teacher_model, teacher_checkpoint, what='teacher')
+        teacher_model.requires_grad_(False)
+        teacher_model.eval()
+        # Plain attribute, not a submodule: out of state_dict, parameters() and DDP.
+        object.__setattr__(self, 'teacher', teacher_model)
+        self.teacher_checkpoint = teacher_checkpoint
+        self.teacher_early_exit = teacher_early_exit
+        self.teacher_input = TeacherInputAdapter(self.student.data_preprocessor,
+                                                 teacher_model.data_preprocessor)
+
+        self.points = self._parse_points(distill)
+        self.student_taps = FeatureTaps(self.student, [p['student'] for p in self.points],
+                                        'student')
+        self.teacher_taps = FeatureTaps(self.teacher, [p['teacher'] for p in self.points],
+                                        'teacher')
+        student_shapes, teacher_shapes = self._probe(probe_size)
+        self.distill_losses = nn.ModuleDict()
+        for point in self.points:
+            s_shapes, t_shapes = student_shapes[point['student']], teacher_shapes[point['teacher']]
+            self._check_point_shapes(point, s_shapes, t_shapes)
+            loss_cfg = dict(point['loss'])
+            loss_cfg.setdefault('student_channels', s_shapes[0][0])
+            loss_cfg.setdefault('teacher_channels', t_shapes[0][0])
+            loss_cfg.setdefault('num_levels', len(t_shapes))
+            self.distill_losses[point['name']] = MODELS.build(loss_cfg)
+        if projections_file is not None:
+            self.load_projections(projections_file)
+
+    # ------------------------------------------------------------------ construction helpers
+    @staticmethod
+    def _parse_points(distill: Sequence[dict]) -> List[dict]:
+        points, names = [], set()
+        for i, point in enumerate(distill):
+            missing = {'student', 'teacher', 'loss'} - set(point)
+            if missing:
+                raise KeyError(f'distill[{i}] lacks {sorted(missing)}; each point needs '
+                               '`student`, `teacher` (feature addresses) and `loss`.')
+            name = point.get('name', point['teacher'])
+            name = ''.join(c if c.isalnum() else '_' for c in name).strip('_')
+            if name in names:
+                raise ValueError(f'Two distillation points are named {name!r}; give them '
+                                 'distinct `name`s.')
+            names.add(name)
+            points.append(dict(point, name=name))
+        return points
+
+    @torch.no_grad()
+    def _probe(self, size: Tuple[int, int]) -> Tuple[dict, dict]:
+        """One eval-mode forward of each model: feature shapes per address, calls per module."""
+        shapes = []
+        for model, taps in ((self.student, self.student_taps), (self.teacher, self.teacher_taps)):
+            was_training = model.training
+            model.eval()
+            inputs, data_samples = self._dummy_batch(size)
+            with taps.recording():
+                model(inputs, data_samples, mode='tensor')
+            taps.expected_calls = taps.count_calls()
+            shapes.append({
+                address: [tuple(f.shape[1:]) for f in feats]
+                for address, feats in taps.collect().items()
+            })
+            model.train(was_training)
+        return shapes[0], shapes[1]
+
+    def _dummy_batch(self, size: Tuple[int, int]) -> Tuple[Tensor, list]:
+        h, w = size
+        meta = dict(img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w),
+                    batch_input_shape=(h, w), scale_factor=(1.0, 1.0), img_id=0)
+        if self.scope == 'mmseg':
+            from mmseg.structures import SegDataSample as DataSample
+        else:
+            from mmdet.structures import DetDataSample as DataSample
+        return torch.zeros(1, 3, h, w), [DataSample(metainfo=meta)]
+
+    @staticmethod
+    def _check_point_shapes(point: dict, student: List[tuple], teacher: List[tuple]) -> None:
+        where = f"distillation point {point['name']!r} ({point['student']} -> {point['teacher']})"
+        if len(student) != len(teacher):
+            raise ValueError(
+                f'{where}: the student gives {len(student)} feature map(s) but the teacher '
+                f"{len(teacher)}; index single levels, e.g. student='neck[0]', teacher="
+                "'neck[0]'.")
+        for side, shapes in (('student', student), ('teacher', teacher)):
+            if len({s[0] for s in shapes}) > 1:
+                raise ValueError(
+                    f'{where}: the {side} levels have different channel counts '
+                    f'{[s[0] for s in shapes]}; one loss needs one channel count per side, so '
+                    'distil those levels as separate points (e.g. backbone[2], backbone[3]).')
+
+    # ----------------------------------------------------------------------- model plumbing
+    def _apply(self, fn, *args, **kwargs):
+        # Moves (to/cuda/cpu/half) apply to the hidden teacher as well.
+        super()._apply(fn, *args, **kwargs)
+        self.teacher._apply(fn, *args, **kwargs)
+        return self
+
+    def train(self, mode: bool = True) -> 'FeatureDistiller':
+        """Set the student's mode; the teacher always stays in eval mode."""
+        super().train(mode)
+        self.teacher.eval()
+        return self
+
+    # --------------------------------------------------------------------------- forward API
+    def forward(self,
+                inputs: Tensor,
+                data_samples: Optional[list] = None,
+                mode: str = 'tensor') -> ForwardResults:
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'predict':
+            return self.student(inputs, data_samples, mode='predict')
+        if mode == 'tensor':
+            return self.student(inputs, data_samples, mode='tensor')
+        raise RuntimeError(f'Invalid mode "{mode}". Only supports loss, predict and tensor mode')
+
+    @torch.no_grad()
+    def teacher_features(self, inputs: Tensor, data_samples: Optional[list] = None
+                         ) -> Dict[str, List[Tensor]]:
+        """Teacher features ``{address: [level (N, C_t, H, W)]}`` for a student-ready batch."""
+        with self.teacher_taps.recording(stop_when_complete=self.teacher_early_exit):
+            self.teacher(self.teacher_input(inputs), data_samples, mode='tensor')
+        return self.teacher_taps.collect()
+
+    def loss(self, inputs: Tensor, data_samples: Optional[list] = None) -> Dict[str, Tensor]:
+        """Student task losses plus one KD loss per distillation point."""
+        teacher_feats = self.teacher_features(inputs, data_samples)
+        with self.student_taps.recording():
+            losses = self.student.loss(inputs, data_samples)
+        student_feats = self.student_taps.collect()
+        for point in self.points:
+            name = point['name']
+            levels = self.distill_losses[name].level_losses(student_feats[point['student']],
+                                                            teacher_feats[point['teacher']])
+            total = sum(levels)
+            if not torch.isfinite(total):
+                raise FloatingPointError(
+                    f'KD loss of point {name!r} is {total.item()}: lower its loss_weight or the '
+                    'learning rate, enable gradient clipping (optim_wrapper.clip_grad), and '
+                    'check that the teacher checkpoint matches the teacher config.')
+            losses[f'loss_kd_{name}'] = total
+            if len(levels) > 1:
+                for i, level in enumerate(levels):
+                    losses[f'kd_{name}_l{i}'] = level.detach()
+        return losses
+
+    # ---------------------------------------------------------------- fitted projections
+    def projections_to_fit(self) -> Dict[str, List[nn.Module]]:
+        """Unfitted projections per point name (levels in order); empty when none."""
+        return {
+            point['name']: list(self.distill_losses[point['name']].projections)
+            for point in self.points
+            if not all(p.is_fitted for p in self.distill_losses[point['name']].projections)
+        }
+
+    def fit_projections(self, batches: Iterable[dict], num_batches: int,
+                        progress: bool = True) -> None:
+        """Fit PCA/autoencoder projections on teacher features of ``num_batches`` batches.
+
+        Args:
+            batches (Iterable[dict]): Training batches as the dataloader yields them (before
+                the data preprocessor).
+            num_batches (int): Batches to stream (per rank).
+            progress (bool): Show a progress bar. Default: True.
+        """
+        to_fit = self.projections_to_fit()
+        if not to_fit:
+            return
+        points = [p for p in self.points if p['name'] in to_fit]
+        for projections in to_fit.values():
+            for projection in projections:
+                projection.fit_begin()
+        bar = ProgressBar(num_batches) if progress else None
+        seen = 0
+        for data in batches:
+            if seen == num_batches:
+                break
+            batch = self.data_preprocessor(data, True)
+            feats = self.teacher_features(batch['inputs'], batch['data_samples'])
+            for point in points:
+                for projection, feat in zip(to_fit[point['name']], feats[point['teacher']]):
+                    projection.fit_step(feat)
+            seen += 1
+            if bar is not None:
+                bar.update()
+        if seen < num_batches:
+            print_log(f'fit_projections: the dataloader gave only {seen} of {num_batches} '
+                      'batches.', logger='current')
+        for projections in to_fit.values():
+            for projection in projections:
+                projection.fit_end()
+
+    def projections_state_dict(self) -> Dict[str, Tensor]:
+        """The state of every projection, keyed as in ``distill_losses``."""
+        return {
+            key: value
+            for key, value in self.distill_losses.state_dict().items() if '.projections.' in key
+        }
+
+    def load_projections(self, path: str) -> None:
+        """Load projections saved by ``tools/fit_projections.py`` (strict)."""
+        state = load_checkpoint_strict(None, path, what='projections')
+        expected = self.projections_state_dict()
+        missing, unexpected = set(expected) - set(state), set(state) - set(expected)
+        mismatched = [k for k in set(expected) & set(state) if expected[k].shape != state[k].shape]
+        if missing or unexpected or mismatched:
+            raise ValueError(
+                f'Projections file {path!r} does not match this distiller (missing: '
+                f'{sorted(missing)[:5]}, unexpected: {sorted(unexpected)[:5]}, shape mismatch: '
+                f'{sorted(mismatched)[:5]}); refit it with tools/fit_projections.py for this '
+                'config.')
+        self.distill_losses.load_state_dict(state, strict=False)
+
+    # ---------------------------------------------------------------------------- export
+    def student_state_dict(self) -> Dict[str, Tensor]:
+        """The student's weights with plain (vanilla mmdet/mmseg) key names."""
+        return {k[len('student.'):]: v for k, v in self.state_dict().items()
+                if k.startswith('student.')}

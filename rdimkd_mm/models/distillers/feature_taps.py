@@ -1,0 +1,157 @@
+"""Forward hooks that record feature maps of named modules."""
+import difflib
+import re
+from contextlib import contextmanager
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+
+from torch import Tensor, nn
+
+_ADDRESS = re.compile(r'^(?P<module>[\w.]+?)(\[(?P<index>-?\d+)\])?$')
+
+
+class EarlyExit(Exception):
+    """Raised by a hook once every requested feature of a forward pass has been recorded."""
+
+
+def parse_address(address: str) -> Tuple[str, Optional[int]]:
+    """Split ``'neck[0]'`` into ``('neck', 0)`` and ``'backbone.layer4'`` into ``(.., None)``."""
+    match = _ADDRESS.match(address.strip()) if isinstance(address, str) else None
+    if match is None:
+        raise ValueError(f'Bad feature address {address!r}: use a module name from '
+                         "`named_modules()` such as 'neck' or 'backbone.layer4', optionally "
+                         "with an index into a tuple output such as 'neck[0]'.")
+    index = match.group('index')
+    return match.group('module'), None if index is None else int(index)
+
+
+def _flatten(output) -> List[Tensor]:
+    if isinstance(output, Tensor):
+        return [output]
+    if isinstance(output, (tuple, list)) and all(isinstance(o, Tensor) for o in output):
+        return list(output)
+    raise TypeError(f'cannot distil a module output of type {type(output).__name__}; tap a '
+                    'module that returns a tensor or a tuple/list of tensors.')
+
+
+class FeatureTaps:
+    """Records the outputs of named modules of one model during a forward pass.
+
+    Each address names a module (``model.named_modules()`` key) and optionally an element of
+    its tuple output: ``'neck'`` records every FPN level, ``'neck[0]'`` only the first,
+    ``'backbone.layer4'`` one stage. A module called several times per forward (a head shared
+    across levels) contributes one feature per call. The recorded features of an address are
+    its *levels*, in call order.
+
+    Hooks record only inside :meth:`recording`. With ``stop_when_complete=True``, the forward
+    pass is aborted (by :class:`EarlyExit`) as soon as every address has seen
+    ``expected_calls`` calls, so the model runs only as far as the deepest tapped module.
+
+    Args:
+        model (nn.Module): The model to tap.
+        addresses (Sequence[str]): Feature addresses, see above.
+        side (str): ``'student'`` or ``'teacher'``; used in error messages.
+    """
+
+    def __init__(self, model: nn.Module, addresses: Sequence[str], side: str) -> None:
+        self.side = side
+        self.addresses = list(dict.fromkeys(addresses))
+        modules = dict(model.named_modules())
+        self._parsed = {}
+        for address in self.addresses:
+            name, index = parse_address(address)
+            if name not in modules:
+                raise KeyError(self._unknown_module_message(name, address, modules))
+            self._parsed[address] = (name, index)
+        self.module_names = list(dict.fromkeys(name for name, _ in self._parsed.values()))
+        self._calls: Dict[str, list] = {name: [] for name in self.module_names}
+        self._recording = False
+        self._stop_when_complete = False
+        self.expected_calls: Dict[str, int] = {}
+        self._handles = [
+            modules[name].register_forward_hook(self._make_hook(name))
+            for name in self.module_names
+        ]
+
+    def _unknown_module_message(self, name: str, address: str, modules: dict) -> str:
+        close = difflib.get_close_matches(name, list(modules), n=5, cutoff=0.5)
+        top = [n for n in modules if n and '.' not in n]
+        hint = f' Did you mean one of {close}?' if close else ''
+        return (f'The {self.side} has no module {name!r} (from feature address {address!r}).'
+                f'{hint} Its top-level modules are {top}; list all names with '
+                '`python tools/inspect_features.py CONFIG`.')
+
+    def _make_hook(self, name: str):
+
+        def hook(module: nn.Module, inputs, output) -> None:
+            if not self._recording:
+                return
+            self._calls[name].append([(t, t._version) for t in _flatten(output)])
+            if self._stop_when_complete and all(
+                    len(self._calls[n]) >= self.expected_calls[n] for n in self.module_names):
+                raise EarlyExit
+
+        return hook
+
+    @contextmanager
+    def recording(self, stop_when_complete: bool = False) -> Iterator[None]:
+        """Record inside the block; swallow :class:`EarlyExit` raised by the hooks."""
+        if stop_when_complete and not self.expected_calls:
+            raise RuntimeError('expected_calls is unknown: call `probe` first.')
+        for calls in self._calls.values():
+            calls.clear()
+        self._recording = True
+        self._stop_when_complete = stop_when_complete
+        try:
+            yield
+        except EarlyExit:
+            pass
+        finally:
+            self._recording = False
+            self._stop_when_complete = False
+
+    def collect(self) -> Dict[str, List[Tensor]]:
+        """Return ``{address: [level features]}`` of the last recording and clear the records.
+
+        Raises:
+            RuntimeError: if a tapped module did not run, or if a recorded tensor was modified
+                in place after it was recorded (its value would no longer be the module's
+                output).
+        """
+        features = {}
+        for address, (name, index) in self._parsed.items():
+            calls = self._calls[name]
+            if not calls:
+                raise RuntimeError(
+                    f'The {self.side} module {name!r} did not run in this forward pass, so '
+                    f'feature {address!r} cannot be distilled; choose a module on the path of '
+                    "the model's forward (see tools/inspect_features.py).")
+            levels = []
+            for call in calls:
+                items = call if index is None else [self._select(call, index, address)]
+                for tensor, version in items:
+                    if tensor._version != version:
+                        raise RuntimeError(
+                            f'The output of {self.side} module {name!r} was modified in place '
+                            f'after it was recorded (feature {address!r}); tap the module '
+                            'that produces the final value (e.g. the following activation).')
+                    levels.append(tensor)
+            features[address] = levels
+        for calls in self._calls.values():
+            calls.clear()
+        return features
+
+    def _select(self, call: list, index: int, address: str):
+        if not -len(call) <= index < len(call):
+            raise IndexError(f'Feature address {address!r}: the {self.side} module output has '
+                             f'{len(call)} element(s), index {index} is out of range.')
+        return call[index]
+
+    def count_calls(self) -> Dict[str, int]:
+        """Calls per tapped module in the last recording (before :meth:`collect`)."""
+        return {name: len(calls) for name, calls in self._calls.items()}
+
+    def remove(self) -> None:
+        """Remove the hooks."""
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []

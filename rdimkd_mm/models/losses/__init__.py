@@ -1,0 +1,3 @@
+from .rdimkd_loss import RdimKDLoss
+
+__all__ = ['RdimKDLoss']

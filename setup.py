@@ -1,0 +1,41 @@
+"""Install rdimkd-mm: ``pip install --no-build-isolation -e .`` (see README for the full stack)."""
+import os.path as osp
+
+from setuptools import find_packages, setup
+
+
+def read_version() -> str:
+    namespace: dict = {}
+    with open(osp.join('rdimkd_mm', 'version.py'), encoding='utf-8') as f:
+        exec(f.read(), namespace)
+    return namespace['__version__']
+
+
+setup(
+    name='rdimkd-mm',
+    version=read_version(),
+    description='RdimKD knowledge distillation by dimensionality reduction for mmdet 3.x and '
+    'mmseg 1.x',
+    long_description=open('README.md', encoding='utf-8').read(),
+    long_description_content_type='text/markdown',
+    license='Apache-2.0',
+    python_requires='>=3.9',
+    packages=find_packages(include=['rdimkd_mm', 'rdimkd_mm.*']),
+    install_requires=[
+        # torch is installed first by scripts/setup_env.sh (CPU build) or by the user (CUDA);
+        # any release of the supported range is kept.
+        'torch>=2.0',
+        'mmengine>=0.10,<1.0',
+        'mmcv>=2.0,<2.2',
+        'mmdet>=3.2,<3.4',
+        'mmsegmentation>=1.2,<1.3',
+        'numpy',
+        'pycocotools',
+        'matplotlib',
+        # mmseg 1.2 imports these at package import time without declaring them.
+        'ftfy',
+        'regex',
+    ],
+    extras_require={'tests': ['pytest>=7', 'pytest-timeout']},
+    zip_safe=False,
+)

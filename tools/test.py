@@ -1,0 +1,103 @@
+"""Evaluate a checkpoint with the config's evaluator (mmdet COCO mAP, mmseg mIoU, ...).
+
+Same flags as mmdet's/mmseg's ``tools/test.py``::
+
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE_OR_DIR] [--show]
+        [--show-dir DIR] [--cfg-options k=v ...] [--launcher {none,pytorch,slurm,mpi}]
+
+For a distiller config, the distiller's student is evaluated. The checkpoint is loaded
+strictly: a checkpoint of another model is an error, not a silently random model.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
+from mmengine.registry import RUNNERS  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
+import rdimkd_mm  # noqa: E402,F401  (registers modules, allow-lists checkpoint globals)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Test (and evaluate) a model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='the dir to save the evaluation metrics')
+    parser.add_argument(
+        '--out', help='detection: a .pkl file for the raw results; segmentation: a directory '
+        'for the predicted label maps')
+    parser.add_argument('--show', action='store_true', help='show the predictions')
+    parser.add_argument('--show-dir', help='directory where painted images are saved')
+    parser.add_argument('--wait-time', type=float, default=2, help='interval of --show (s)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def enable_visualization(cfg: Config, args: argparse.Namespace) -> None:
+    """Turn on the config's visualization hook for --show/--show-dir (mmdet/mmseg style)."""
+    hook = cfg.default_hooks.get('visualization')
+    if hook is None:
+        raise RuntimeError('--show/--show-dir need a visualization hook in default_hooks, '
+                           "e.g. visualization=dict(type='DetVisualizationHook').")
+    hook['draw'] = True
+    if args.show:
+        hook['show'] = True
+        hook['wait_time'] = args.wait_time
+    if args.show_dir:
+        if cfg.get('default_scope') == 'mmseg':
+            cfg.visualizer['save_dir'] = args.show_dir
+        else:
+            hook['test_out_dir'] = args.show_dir
+
+
+def add_output(cfg: Config, out: str) -> None:
+    """Save raw predictions the way the config's library does it."""
+    if cfg.get('default_scope') == 'mmseg':
+        cfg.test_evaluator['output_dir'] = out
+        cfg.test_evaluator['keep_results'] = True
+        return
+    if not out.endswith(('.pkl', '.pickle')):
+        raise ValueError(f'--out must be a .pkl/.pickle file, got {out!r}.')
+    dump = ConfigDict(type='DumpDetResults', out_file_path=out)
+    if isinstance(cfg.test_evaluator, (list, tuple)):
+        cfg.test_evaluator = [*cfg.test_evaluator, dump]
+    else:
+        cfg.test_evaluator = [cfg.test_evaluator, dump]
+
+
+def main() -> None:
+    args = parse_args()
+    if not osp.isfile(args.checkpoint):
+        raise FileNotFoundError(f'Checkpoint {args.checkpoint!r} not found.')
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from = None  # loaded strictly below instead of mmengine's non-strict load
+    if args.show or args.show_dir:
+        enable_visualization(cfg, args)
+    if args.out:
+        add_output(cfg, args.out)
+
+    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    runner.load_checkpoint(args.checkpoint, map_location='cpu', strict=True)
+    runner.test()
+
+
+if __name__ == '__main__':
+    main()
