@@ -16,10 +16,12 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
+from mmengine.model import is_model_wrapper  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import rdimkd_mm  # noqa: E402,F401  (registers modules, allow-lists checkpoint globals)
+from rdimkd_mm.utils import load_checkpoint_strict  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -88,14 +90,15 @@ def main() -> None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
-    cfg.load_from = None  # loaded strictly below instead of mmengine's non-strict load
+    cfg.load_from = None  # loaded strictly below, not by mmengine's non-strict load
     if args.show or args.show_dir:
         enable_visualization(cfg, args)
     if args.out:
         add_output(cfg, args.out)
 
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    runner.load_checkpoint(args.checkpoint, map_location='cpu', strict=True)
+    model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+    load_checkpoint_strict(model, args.checkpoint, what='test')
     runner.test()
 
 

@@ -106,8 +106,8 @@ def load_checkpoint_strict(model: Optional[nn.Module], path: str,
         def head(items):
             return f'{items[:5]}{" ..." if len(items) > 5 else ""} ({len(items)})'
         raise RuntimeError(
-            f'The {what} checkpoint {path!r} does not match the {what} model built from its '
-            f'config: missing keys {head(missing)}, unexpected keys {head(unexpected)}, shape '
+            f'The {what} checkpoint {path!r} does not match the model built from the config: '
+            f'missing keys {head(missing)}, unexpected keys {head(unexpected)}, shape '
             f'mismatches {head(mismatched)}. Check that the config is the one the checkpoint '
             'was trained with (architecture, num_classes, channels).')
     model.load_state_dict(state, strict=True)
