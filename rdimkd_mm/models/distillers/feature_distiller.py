@@ -105,6 +105,7 @@ class FeatureDistiller(BaseModel):
             s_shapes, t_shapes = student_shapes[point['student']], teacher_shapes[point['teacher']]
             self._check_point_shapes(point, s_shapes, t_shapes)
             loss_cfg = dict(point['loss'])
+            loss_cfg.setdefault('_scope_', 'rdimkd_mm')  # 'RdimKDLoss' or 'rdimkd_mm.RdimKDLoss'
             loss_cfg.setdefault('student_channels', s_shapes[0][0])
             loss_cfg.setdefault('teacher_channels', t_shapes[0][0])
             loss_cfg.setdefault('num_levels', len(t_shapes))

@@ -124,7 +124,9 @@ class FeatureTaps:
                 raise RuntimeError(
                     f'The {self.side} module {name!r} did not run in this forward pass, so '
                     f'feature {address!r} cannot be distilled; choose a module on the path of '
-                    "the model's forward (see tools/inspect_features.py).")
+                    "the model's forward. (mmdet/mmseg call some heads' forward() directly, "
+                    'which skips hooks on the head itself: tap one of its submodules, e.g. '
+                    "'decode_head.bottleneck'.)")
             levels = []
             for call in calls:
                 items = call if index is None else [self._select(call, index, address)]

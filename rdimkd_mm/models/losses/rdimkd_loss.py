@@ -85,6 +85,7 @@ class RdimKDLoss(nn.Module):
     def _level_projection_cfg(self, projection: dict, level: int) -> dict:
         cfg = dict(projection)
         cfg['in_channels'] = self.teacher_channels
+        cfg.setdefault('_scope_', 'rdimkd_mm')  # 'RandomProjection' or 'rdimkd_mm.Random...'
         if 'seed' in cfg or cfg.get('type', '').endswith('RandomProjection'):
             cfg['seed'] = cfg.get('seed', 0) + level
         return cfg

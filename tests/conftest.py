@@ -1,0 +1,67 @@
+"""Shared fixtures: tiny synthetic data sets and helpers to run the tools on them."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import List
+
+import pytest
+
+from rdimkd_mm.datasets import generate_cityscapes_segmentation, generate_coco_detection
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope='session')
+def det_root(tmp_path_factory) -> Path:
+    """A small synthetic COCO-format set (16 train / 8 val images, 256x256)."""
+    root = tmp_path_factory.mktemp('synthetic_coco')
+    generate_coco_detection(str(root), num_train=16, num_val=8, seed=0, progress=False)
+    return root
+
+
+@pytest.fixture(scope='session')
+def seg_root(tmp_path_factory) -> Path:
+    """A small synthetic Cityscapes-format set (8 train / 4 val images, 256x512)."""
+    root = tmp_path_factory.mktemp('synthetic_cityscapes')
+    generate_cityscapes_segmentation(str(root), num_train=8, num_val=4, seed=0, progress=False)
+    return root
+
+
+def det_data_options(root: Path) -> List[str]:
+    """--cfg-options pointing a synthetic-COCO config at ``root``, with light loaders."""
+    ann = f'{root}/annotations/instances_val.json'
+    return [
+        f'train_dataloader.dataset.data_root={root}/',
+        f'val_dataloader.dataset.data_root={root}/',
+        f'test_dataloader.dataset.data_root={root}/',
+        f'val_evaluator.ann_file={ann}', f'test_evaluator.ann_file={ann}',
+        *light_loader_options()
+    ]
+
+
+def seg_data_options(root: Path) -> List[str]:
+    """--cfg-options pointing a synthetic-Cityscapes config at ``root``, with light loaders."""
+    return [
+        f'train_dataloader.dataset.data_root={root}/',
+        f'val_dataloader.dataset.data_root={root}/',
+        f'test_dataloader.dataset.data_root={root}/', *light_loader_options()
+    ]
+
+
+def light_loader_options() -> List[str]:
+    options = ['train_dataloader.batch_size=2', 'randomness.seed=0']
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        options += [f'{loader}.num_workers=0', f'{loader}.persistent_workers=False']
+    return options
+
+
+def run_tool(tool: str, *args: str, timeout: int = 600) -> str:
+    """Run ``tools/<tool>`` from the repo root; return its output, fail with it on error."""
+    env = dict(os.environ, PYTHONWARNINGS='ignore')
+    result = subprocess.run([sys.executable, f'tools/{tool}', *map(str, args)],
+                            cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                            timeout=timeout)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, f'tools/{tool} failed:\n{output[-6000:]}'
+    return output

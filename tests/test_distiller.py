@@ -1,0 +1,317 @@
+"""FeatureDistiller on small mmdet pairs: freezing, gradients, early exit, errors, fitting."""
+from pathlib import Path
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import init_default_scope
+from mmengine.structures import InstanceData
+
+import rdimkd_mm  # noqa: F401
+from rdimkd_mm.models.distillers import TeacherInputAdapter
+from rdimkd_mm.registry import MODELS
+from rdimkd_mm.utils import build_model, resolve_config_path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+RETINA_STUDENT = REPO_ROOT / 'configs/_base_/models/retinanet_r18-w16_fpn64.py'
+RETINA_TEACHER = REPO_ROOT / 'configs/_base_/models/retinanet_r50-w32_fpn128.py'
+SIZE = 128
+
+
+def model_cfg(path) -> dict:
+    return Config.fromfile(str(path)).model.to_dict()
+
+
+def tiny_resnet(depth: int, width: int) -> dict:
+    return dict(type='ResNet', depth=depth, base_channels=width, num_stages=4,
+                out_indices=(0, 1, 2, 3), frozen_stages=-1, norm_eval=False, style='pytorch',
+                norm_cfg=dict(type='BN', requires_grad=True), init_cfg=None)
+
+
+def stage_channels(depth: int, width: int) -> list:
+    expansion = 1 if depth in (18, 34) else 4
+    return [width * expansion * 2**i for i in range(4)]
+
+
+def fcos_cfg(depth: int, width: int, neck: int) -> dict:
+    cfg = Config.fromfile(resolve_config_path('mmdet::fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py')).model.to_dict()
+    cfg['data_preprocessor'] = model_cfg(RETINA_STUDENT)['data_preprocessor']
+    cfg['backbone'] = tiny_resnet(depth, width)
+    cfg['neck'].update(in_channels=stage_channels(depth, width), out_channels=neck)
+    cfg['bbox_head'].update(num_classes=8, in_channels=neck, feat_channels=neck, stacked_convs=2)
+    return cfg
+
+
+def faster_rcnn_cfg(depth: int, width: int, neck: int) -> dict:
+    cfg = Config.fromfile(resolve_config_path('mmdet::_base_/models/faster-rcnn_r50_fpn.py')).model.to_dict()
+    cfg['backbone'] = tiny_resnet(depth, width)
+    cfg['neck'].update(in_channels=stage_channels(depth, width), out_channels=neck)
+    cfg['rpn_head'].update(in_channels=neck, feat_channels=neck)
+    cfg['roi_head']['bbox_roi_extractor']['out_channels'] = neck
+    cfg['roi_head']['bbox_head'].update(in_channels=neck, fc_out_channels=64, num_classes=8)
+    return cfg
+
+
+@pytest.fixture(autouse=True)
+def mmdet_scope():
+    init_default_scope('mmdet')
+
+
+def save_teacher(cfg: dict, path: Path) -> str:
+    torch.manual_seed(0)
+    teacher, _ = build_model(cfg)
+    torch.save(dict(state_dict=teacher.state_dict()), path)
+    return str(path)
+
+
+def fpn_point(k: int = 16, projection: str = 'rdimkd_mm.RandomProjection', **loss) -> dict:
+    return dict(name='fpn', student='neck', teacher='neck',
+                loss=dict(type='rdimkd_mm.RdimKDLoss', projection=dict(type=projection, k=k),
+                          **loss))
+
+
+def build_distiller(student: dict, teacher: dict, checkpoint: str, distill=None, **kwargs):
+    return MODELS.build(dict(type='rdimkd_mm.FeatureDistiller', student=student, teacher=teacher,
+                             teacher_checkpoint=checkpoint, distill=distill or [fpn_point()],
+                             probe_size=(SIZE, SIZE), **kwargs))
+
+
+@pytest.fixture(scope='module')
+def retina_checkpoint(tmp_path_factory) -> str:
+    init_default_scope('mmdet')
+    return save_teacher(model_cfg(RETINA_TEACHER), tmp_path_factory.mktemp('t') / 'teacher.pth')
+
+
+@pytest.fixture
+def retina_distiller(retina_checkpoint):
+    torch.manual_seed(0)
+    return build_distiller(model_cfg(RETINA_STUDENT), model_cfg(RETINA_TEACHER), retina_checkpoint)
+
+
+def raw_batch(n: int = 2, seed: int = 0) -> dict:
+    """A dataloader-style batch: uint8 images and data samples with ground truth boxes."""
+    from mmdet.structures import DetDataSample
+    generator = torch.Generator().manual_seed(seed)
+    inputs, samples = [], []
+    for _ in range(n):
+        inputs.append(torch.randint(0, 256, (3, SIZE, SIZE), generator=generator,
+                                    dtype=torch.uint8))
+        sample = DetDataSample(metainfo=dict(img_shape=(SIZE, SIZE), ori_shape=(SIZE, SIZE),
+                                             scale_factor=(1.0, 1.0), img_id=0))
+        sample.gt_instances = InstanceData(
+            bboxes=torch.tensor([[10., 12., 60., 70.], [64., 30., 120., 100.]]),
+            labels=torch.tensor([1, 3]))
+        samples.append(sample)
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def train_losses(distiller, batch=None) -> dict:
+    data = distiller.data_preprocessor(batch or raw_batch(), True)
+    return distiller(**data, mode='loss')
+
+
+def total(losses: dict) -> torch.Tensor:
+    return sum(sum(v) if isinstance(v, list) else v for k, v in losses.items() if 'loss' in k)
+
+
+def test_loss_has_task_and_kd_terms(retina_distiller):
+    losses = train_losses(retina_distiller)
+    assert {'loss_cls', 'loss_bbox', 'loss_kd_fpn'} <= set(losses)
+    assert [f'kd_fpn_l{i}' for i in range(5)] == [k for k in losses if k.startswith('kd_fpn_l')]
+    per_level = sum(losses[f'kd_fpn_l{i}'] for i in range(5))
+    torch.testing.assert_close(per_level, losses['loss_kd_fpn'].detach())
+    assert losses['loss_kd_fpn'] > 0
+
+
+def test_channels_and_levels_come_from_the_probe(retina_distiller):
+    loss = retina_distiller.distill_losses['fpn']
+    assert (loss.student_channels, loss.teacher_channels, loss.num_levels) == (64, 128, 5)
+    assert all(isinstance(c, torch.nn.Conv2d) for c in loss.connectors)  # 64 != 128
+
+
+def test_gradients_reach_student_and_connector_only(retina_distiller):
+    losses = train_losses(retina_distiller)
+    losses['loss_kd_fpn'].backward()
+    student = retina_distiller.student
+    assert student.backbone.conv1.weight.grad is not None
+    assert student.neck.fpn_convs[0].conv.weight.grad is not None
+    assert student.bbox_head.retina_cls.weight.grad is None  # the KD loss stops at the neck
+    connector = retina_distiller.distill_losses['fpn'].connectors[0]
+    assert connector.weight.grad is not None and connector.weight.grad.abs().sum() > 0
+    assert all(not p.requires_grad and p.grad is None
+               for p in retina_distiller.teacher.parameters())
+
+
+def test_teacher_frozen_out_of_optimizer_and_checkpoint(retina_distiller):
+    distiller = retina_distiller.train()
+    teacher = distiller.teacher
+    assert not teacher.training and not any(m.training for m in teacher.modules())
+    assert distiller.student.training
+    teacher_ids = {id(p) for p in teacher.parameters()}
+    assert not teacher_ids & {id(p) for p in distiller.parameters()}
+    optim = build_optim_wrapper(distiller, dict(optimizer=dict(type='SGD', lr=0.01)))
+    optimised = {id(p) for group in optim.optimizer.param_groups for p in group['params']}
+    assert not teacher_ids & optimised
+    assert {id(p) for p in distiller.student.parameters()} <= optimised
+    keys = distiller.state_dict().keys()
+    assert not [k for k in keys if k.startswith('teacher')]
+    assert len(keys) == (len(distiller.student.state_dict()) +
+                         len(distiller.distill_losses.state_dict()))
+
+
+def test_teacher_weights_do_not_change_in_training(retina_distiller, retina_checkpoint):
+    optim = build_optim_wrapper(retina_distiller, dict(optimizer=dict(type='SGD', lr=0.1)))
+    for seed in range(2):
+        optim.update_params(total(train_losses(retina_distiller, raw_batch(seed=seed))))
+    saved = torch.load(retina_checkpoint)['state_dict']
+    for key, value in retina_distiller.teacher.state_dict().items():
+        assert torch.equal(value, saved[key]), key
+
+
+def test_teacher_exits_after_the_deepest_distilled_module(retina_distiller):
+    calls = []
+    retina_distiller.teacher.bbox_head.retina_cls.register_forward_hook(lambda *args: calls.append(1))
+    train_losses(retina_distiller)
+    assert calls == []
+    retina_distiller.teacher_early_exit = False
+    train_losses(retina_distiller)
+    assert calls == [1] * 5  # once per FPN level
+
+
+def test_predict_uses_the_student(retina_distiller):
+    retina_distiller.eval()
+    data = retina_distiller.data_preprocessor(raw_batch(), False)
+    with torch.no_grad():
+        ours = retina_distiller(**data, mode='predict')
+        plain = retina_distiller.student(**data, mode='predict')
+    torch.testing.assert_close(ours[0].pred_instances.scores, plain[0].pred_instances.scores)
+
+
+@pytest.mark.parametrize('pair', ['fcos', 'faster_rcnn'])
+def test_one_training_step_for_other_detectors(pair, tmp_path):
+    make = dict(fcos=fcos_cfg, faster_rcnn=faster_rcnn_cfg)[pair]
+    student, teacher = make(18, 16, 64), make(18, 32, 96)  # different FPN channels
+    checkpoint = save_teacher(teacher, tmp_path / 'teacher.pth')
+    distiller = build_distiller(student, teacher, checkpoint, distill=[
+        fpn_point(k=16),
+        dict(name='c5', student='backbone[3]', teacher='backbone[3]',
+             loss=dict(type='rdimkd_mm.RdimKDLoss',
+                       projection=dict(type='rdimkd_mm.RandomProjection', k=32))),
+    ])
+    optim = build_optim_wrapper(distiller, dict(optimizer=dict(type='SGD', lr=0.01)))
+    before = distiller.student.backbone.conv1.weight.clone()
+    losses = train_losses(distiller)
+    assert losses['loss_kd_fpn'] > 0 and losses['loss_kd_c5'] > 0
+    assert distiller.distill_losses['c5'].student_channels == 128
+    assert distiller.distill_losses['c5'].teacher_channels == 256
+    optim.update_params(total(losses))
+    assert not torch.equal(before, distiller.student.backbone.conv1.weight)
+
+
+def test_pca_projection_is_fitted_on_teacher_features(retina_checkpoint):
+    distiller = build_distiller(model_cfg(RETINA_STUDENT), model_cfg(RETINA_TEACHER),
+                                retina_checkpoint,
+                                distill=[fpn_point(k=8, projection='rdimkd_mm.PCAProjection')])
+    with pytest.raises(RuntimeError, match='FitProjectionsHook'):
+        train_losses(distiller)
+    assert set(distiller.projections_to_fit()) == {'fpn'}
+    distiller.fit_projections([raw_batch(seed=s) for s in range(3)], num_batches=2,
+                              progress=False)
+    assert distiller.projections_to_fit() == {}
+    projection = distiller.distill_losses['fpn'].projections[0]
+    torch.testing.assert_close(projection.weight.t() @ projection.weight, torch.eye(8),
+                               atol=1e-4, rtol=0)
+    assert train_losses(distiller)['loss_kd_fpn'] > 0
+
+
+def test_projections_file_round_trip(retina_checkpoint, tmp_path):
+    pca = [fpn_point(k=8, projection='rdimkd_mm.PCAProjection')]
+    fitted = build_distiller(model_cfg(RETINA_STUDENT), model_cfg(RETINA_TEACHER),
+                             retina_checkpoint, distill=pca)
+    fitted.fit_projections([raw_batch()], num_batches=1, progress=False)
+    torch.save(dict(state_dict=fitted.projections_state_dict()), tmp_path / 'pca.pth')
+    loaded = build_distiller(model_cfg(RETINA_STUDENT), model_cfg(RETINA_TEACHER),
+                             retina_checkpoint, distill=pca,
+                             projections_file=str(tmp_path / 'pca.pth'))
+    assert loaded.projections_to_fit() == {}
+    for key, value in fitted.projections_state_dict().items():
+        assert torch.equal(value, loaded.projections_state_dict()[key]), key
+    with pytest.raises(ValueError, match='does not match'):
+        build_distiller(model_cfg(RETINA_STUDENT), model_cfg(RETINA_TEACHER), retina_checkpoint,
+                        distill=[fpn_point(k=4, projection='rdimkd_mm.PCAProjection')],
+                        projections_file=str(tmp_path / 'pca.pth'))
+
+
+def test_teacher_input_is_renormalised_for_a_different_preprocessor():
+    from mmdet.models.data_preprocessors import DetDataPreprocessor
+    student = DetDataPreprocessor(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375],
+                                  bgr_to_rgb=True, pad_size_divisor=32)
+    teacher = DetDataPreprocessor(mean=[103.53, 116.28, 123.675], std=[1.0, 1.0, 1.0],
+                                  bgr_to_rgb=False, pad_size_divisor=32)
+    batch = raw_batch()
+    adapted = TeacherInputAdapter(student, teacher)(student(batch, False)['inputs'])
+    torch.testing.assert_close(adapted, teacher(batch, False)['inputs'], atol=1e-3, rtol=1e-5)
+    same = TeacherInputAdapter(student, student)
+    inputs = student(batch, False)['inputs']
+    assert same(inputs) is inputs
+
+
+# ----------------------------------------------------------------------------- clear errors
+def test_unknown_feature_name_suggests_close_names(retina_checkpoint):
+    with pytest.raises(KeyError, match=r"no module 'nek'.*neck"):
+        build_distiller(model_cfg(RETINA_STUDENT), model_cfg(RETINA_TEACHER), retina_checkpoint,
+                        distill=[dict(student='nek', teacher='neck', loss=fpn_point()['loss'])])
+
+
+def test_missing_teacher_checkpoint(tmp_path):
+    with pytest.raises(FileNotFoundError, match='train the teacher first'):
+        build_distiller(model_cfg(RETINA_STUDENT), model_cfg(RETINA_TEACHER),
+                        str(tmp_path / 'nope.pth'))
+
+
+def test_mismatching_teacher_checkpoint(tmp_path):
+    wrong = save_teacher(model_cfg(RETINA_STUDENT), tmp_path / 'student_as_teacher.pth')
+    with pytest.raises(RuntimeError, match='does not match'):
+        build_distiller(model_cfg(RETINA_STUDENT), model_cfg(RETINA_TEACHER), wrong)
+
+
+def test_distiller_checkpoint_as_teacher_is_refused(retina_distiller, tmp_path):
+    path = tmp_path / 'distiller.pth'
+    torch.save(dict(state_dict=retina_distiller.state_dict()), path)
+    with pytest.raises(RuntimeError, match='export_student'):
+        build_distiller(model_cfg(RETINA_STUDENT), model_cfg(RETINA_STUDENT), str(path))
+
+
+def test_level_count_mismatch(retina_checkpoint):
+    point = dict(student='neck', teacher='neck[0]', loss=fpn_point()['loss'])
+    with pytest.raises(ValueError, match=r'5 feature map\(s\) but the teacher 1'):
+        build_distiller(model_cfg(RETINA_STUDENT), model_cfg(RETINA_TEACHER), retina_checkpoint,
+                        distill=[point])
+
+
+def test_levels_with_different_channels_need_separate_points(retina_checkpoint):
+    point = dict(student='backbone', teacher='backbone', loss=fpn_point()['loss'])
+    with pytest.raises(ValueError, match='different channel counts'):
+        build_distiller(model_cfg(RETINA_STUDENT), model_cfg(RETINA_TEACHER), retina_checkpoint,
+                        distill=[point])
+
+
+def test_non_finite_kd_loss_is_an_error(retina_checkpoint):
+    distiller = build_distiller(model_cfg(RETINA_STUDENT), model_cfg(RETINA_TEACHER),
+                                retina_checkpoint, distill=[fpn_point(loss_weight=float('nan'))])
+    with pytest.raises(FloatingPointError, match='loss_weight'):
+        train_losses(distiller)
+
+
+def test_student_and_teacher_from_different_libraries(retina_checkpoint):
+    seg_teacher = dict(model_cfg(REPO_ROOT / 'configs/_base_/models/pspnet_r18-w16-d8.py'),
+                       _scope_='mmseg')
+    with pytest.raises(ValueError, match='distil within one library'):
+        build_distiller(model_cfg(RETINA_STUDENT), seg_teacher, retina_checkpoint)
+
+
+def test_duplicate_point_names(retina_checkpoint):
+    with pytest.raises(ValueError, match='distinct'):
+        build_distiller(model_cfg(RETINA_STUDENT), model_cfg(RETINA_TEACHER), retina_checkpoint,
+                        distill=[fpn_point(), fpn_point()])
