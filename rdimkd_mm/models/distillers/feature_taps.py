@@ -95,8 +95,10 @@ class FeatureTaps:
     @contextmanager
     def recording(self, stop_when_complete: bool = False) -> Iterator[None]:
         """Record inside the block; swallow :class:`EarlyExit` raised by the hooks."""
-        if stop_when_complete and not self.expected_calls:
-            raise RuntimeError('expected_calls is unknown: call `probe` first.')
+        if stop_when_complete and (not self.expected_calls
+                                   or min(self.expected_calls.values()) < 1):
+            raise RuntimeError('stop_when_complete needs expected_calls >= 1 per module: set '
+                               'it from count_calls() after a full recording.')
         for calls in self._calls.values():
             calls.clear()
         self._recording = True

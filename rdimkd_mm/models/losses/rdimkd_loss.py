@@ -86,7 +86,9 @@ class RdimKDLoss(nn.Module):
         cfg = dict(projection)
         cfg['in_channels'] = self.teacher_channels
         cfg.setdefault('_scope_', 'rdimkd_mm')  # 'RandomProjection' or 'rdimkd_mm.Random...'
-        if 'seed' in cfg or cfg.get('type', '').endswith('RandomProjection'):
+        kind = cfg.get('type', '')
+        kind = kind if isinstance(kind, str) else getattr(kind, '__name__', '')
+        if 'seed' in cfg or kind.endswith('RandomProjection'):
             cfg['seed'] = cfg.get('seed', 0) + level
         return cfg
 

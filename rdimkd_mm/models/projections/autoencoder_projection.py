@@ -45,6 +45,8 @@ class AutoencoderProjection(BaseProjection):
                  samples_per_step: int = 4096,
                  seed: int = 0) -> None:
         super().__init__(in_channels, k)
+        if steps_per_batch < 1 or samples_per_step < 1:
+            raise ValueError('steps_per_batch and samples_per_step must be >= 1.')
         self.hidden_channels = hidden_channels
         self.lr = lr
         self.steps_per_batch = steps_per_batch
@@ -97,6 +99,8 @@ class AutoencoderProjection(BaseProjection):
 
     @torch.no_grad()
     def fit_end(self) -> None:
+        if self._optimizer is None:
+            raise RuntimeError('AutoencoderProjection.fit_end called before fit_begin.')
         self._optimizer = None
         self.requires_grad_(False)
         for param in self.parameters():

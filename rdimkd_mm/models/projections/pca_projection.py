@@ -59,6 +59,8 @@ class PCAProjection(LinearProjection):
 
     @torch.no_grad()
     def fit_end(self) -> None:
+        if self._stats is None:
+            raise RuntimeError('PCAProjection.fit_end called before fit_begin.')
         stats, self._stats = self._stats, None
         for value in stats.values():
             dist.all_reduce(value, op='sum')

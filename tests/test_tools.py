@@ -1,0 +1,135 @@
+"""End to end through the tools: train, test, resume, distil, export into vanilla mmdet."""
+import json
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import REPO_ROOT, det_data_options, run_tool, seg_data_options
+
+DET_TEACHER = 'configs/synthetic/retinanet_r50-w32_fpn128_synthetic-coco.py'
+DET_STUDENT = 'configs/synthetic/retinanet_r18-w16_fpn64_synthetic-coco.py'
+DET_DISTILL = 'configs/rdimkd/rdimkd-r_retinanet_r50-w32_r18-w16_synthetic-coco.py'
+SEG_STUDENT = 'configs/synthetic/pspnet_r18-w16-d8_synthetic-cityscapes.py'
+
+
+def iters(n: int, checkpoint_every: int) -> list:
+    return [f'train_cfg.max_iters={n}', f'train_cfg.val_interval={n}',
+            f'default_hooks.checkpoint.interval={checkpoint_every}']
+
+
+def metrics(work_dir: Path) -> dict:
+    """The metrics tools/test.py logged (the last line of the run's JSON log)."""
+    logs = sorted(work_dir.glob('*/*.json'))
+    assert logs, f'no JSON log under {work_dir}'
+    return json.loads(logs[-1].read_text().strip().splitlines()[-1])
+
+
+@pytest.fixture(scope='module')
+def det_teacher(det_root, tmp_path_factory) -> Path:
+    """A RetinaNet teacher trained for 2 iterations by tools/train.py."""
+    work_dir = tmp_path_factory.mktemp('det_teacher')
+    run_tool('train.py', DET_TEACHER, '--work-dir', work_dir, '--cfg-options',
+             *iters(2, 2), *det_data_options(det_root))
+    return work_dir / 'iter_2.pth'
+
+
+def test_train_and_test_plain_detector(det_root, tmp_path):
+    run_tool('train.py', DET_STUDENT, '--work-dir', tmp_path, '--cfg-options', *iters(2, 2),
+             *det_data_options(det_root))
+    assert (tmp_path / 'iter_2.pth').is_file()
+    output = run_tool('test.py', DET_STUDENT, tmp_path / 'iter_2.pth', '--work-dir',
+                      tmp_path / 'test', '--out', tmp_path / 'results.pkl', '--cfg-options',
+                      'model.test_cfg.score_thr=0.0', *det_data_options(det_root))
+    assert 'Average Precision' in output  # pycocotools' COCO evaluation ran
+    assert 'coco/bbox_mAP' in metrics(tmp_path / 'test')
+    with open(tmp_path / 'results.pkl', 'rb') as f:
+        assert len(pickle.load(f)) == 8  # one result per validation image
+
+
+def test_train_and_test_plain_segmentor(seg_root, tmp_path):
+    run_tool('train.py', SEG_STUDENT, '--work-dir', tmp_path, '--cfg-options', *iters(2, 2),
+             *seg_data_options(seg_root))
+    run_tool('test.py', SEG_STUDENT, tmp_path / 'iter_2.pth', '--work-dir', tmp_path / 'test',
+             '--cfg-options', *seg_data_options(seg_root))
+    assert 0 <= metrics(tmp_path / 'test')['mIoU'] <= 100
+
+
+def test_test_refuses_a_checkpoint_of_another_model(det_root, det_teacher, tmp_path):
+    result = subprocess.run(
+        [sys.executable, 'tools/test.py', DET_STUDENT, str(det_teacher), '--work-dir',
+         str(tmp_path), '--cfg-options', *det_data_options(det_root)],
+        cwd=REPO_ROOT, capture_output=True, text=True)
+    assert result.returncode != 0
+    assert 'does not match the model built from the config' in result.stderr
+
+
+def test_distill_resume_is_exact(det_root, det_teacher, tmp_path):
+    options = [f'model.teacher_checkpoint={det_teacher}', *det_data_options(det_root)]
+    straight, resumed = tmp_path / 'straight', tmp_path / 'resumed'
+    output = run_tool('train.py', DET_DISTILL, '--work-dir', straight, '--cfg-options',
+                      *iters(4, 2), 'default_hooks.logger.interval=1', *options)
+    assert 'loss_kd_fpn' in output and 'loss_cls' in output
+    resumed.mkdir()
+    (resumed / 'iter_2.pth').write_bytes((straight / 'iter_2.pth').read_bytes())
+    output = run_tool('train.py', DET_DISTILL, '--work-dir', resumed, '--resume',
+                      resumed / 'iter_2.pth', '--cfg-options', *iters(4, 2), *options)
+    assert 'resumed epoch: 0, iter: 2' in output
+    a = torch.load(straight / 'iter_4.pth')
+    b = torch.load(resumed / 'iter_4.pth')
+    assert a['meta']['iter'] == b['meta']['iter'] == 4
+    assert a['state_dict'].keys() == b['state_dict'].keys()
+    for key, value in a['state_dict'].items():
+        assert torch.equal(value, b['state_dict'][key]), key
+    assert not any(k.startswith('teacher') for k in a['state_dict'])
+
+
+VANILLA_TEST = """
+import pickle, sys
+sys.modules['rdimkd_mm'] = None  # vanilla mmdet: importing rdimkd_mm would fail
+from mmengine.config import Config
+from mmengine.runner import Runner
+from mmdet.apis import init_detector
+config, weights, out = sys.argv[1:4]
+init_detector(config, weights, device='cpu')
+cfg = Config.fromfile(config)
+cfg.merge_from_dict(dict(a.split('=', 1) for a in sys.argv[4:]))
+cfg.work_dir = out
+cfg.load_from = weights
+cfg.test_evaluator = [cfg.test_evaluator, dict(type='DumpDetResults', out_file_path=out + '/r.pkl')]
+print('VANILLA', Runner.from_cfg(cfg).test())
+"""
+
+
+def test_export_student_evaluates_the_same_in_vanilla_mmdet(det_root, det_teacher, tmp_path):
+    options = [f'model.teacher_checkpoint={det_teacher}', *det_data_options(det_root)]
+    run_tool('train.py', DET_DISTILL, '--work-dir', tmp_path / 'kd', '--cfg-options',
+             *iters(2, 2), *options)
+    checkpoint = tmp_path / 'kd' / 'iter_2.pth'
+    run_tool('test.py', DET_DISTILL, checkpoint, '--work-dir', tmp_path / 'kd_test', '--out',
+             tmp_path / 'kd.pkl', '--cfg-options', 'model.student.test_cfg.score_thr=0.0',
+             *options)
+    run_tool('export_student.py', DET_DISTILL, checkpoint, tmp_path / 'export', '--cfg-options',
+             *options)
+    exported = (tmp_path / 'export' / 'student.py').read_text()
+    assert 'rdimkd_mm' not in exported and 'teacher' not in exported
+    vanilla = subprocess.run(
+        [sys.executable, '-c', VANILLA_TEST, str(tmp_path / 'export' / 'student.py'),
+         str(tmp_path / 'export' / 'student.pth'), str(tmp_path / 'vanilla'),
+         'model.test_cfg.score_thr=0.0'],
+        cwd=tmp_path, capture_output=True, text=True)
+    assert vanilla.returncode == 0, vanilla.stderr[-4000:]
+    with open(tmp_path / 'kd.pkl', 'rb') as f:
+        ours = pickle.load(f)
+    with open(tmp_path / 'vanilla' / 'r.pkl', 'rb') as f:
+        theirs = pickle.load(f)
+    assert len(ours) == len(theirs) == 8
+    assert sum(len(r['pred_instances']['scores']) for r in ours) > 0
+    for a, b in zip(ours, theirs):
+        for key in ('bboxes', 'scores', 'labels'):
+            assert torch.equal(a['pred_instances'][key], b['pred_instances'][key])
+    ours_map = metrics(tmp_path / 'kd_test')['coco/bbox_mAP']
+    assert f"'coco/bbox_mAP': {ours_map}" in vanilla.stdout
