@@ -1,0 +1,13 @@
+# RdimKD-P: as the RdimKD-R config, with K = the top-64 principal directions of each teacher FPN
+# level, fitted on 100 training batches before training (FitProjectionsHook).
+_base_ = ['./rdimkd-r_fpn_retinanet-r101_retinanet-r50_1x_coco.py']
+model = dict(distill=[
+    dict(
+        name='fpn',
+        student='neck',
+        teacher='neck',
+        loss=dict(
+            type='rdimkd_mm.RdimKDLoss',
+            projection=dict(type='rdimkd_mm.PCAProjection', k=64),
+            loss_weight=1.0)),
+])

@@ -1,0 +1,21 @@
+# RdimKD-R on COCO: Faster R-CNN ResNet-101 -> Faster R-CNN ResNet-50, all FPN levels.
+# Teacher weights: mmdet model zoo, faster-rcnn_r101_fpn_1x_coco, saved under checkpoints/.
+_base_ = ['mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py']
+
+model = dict(
+    _delete_=True,
+    type='rdimkd_mm.FeatureDistiller',
+    student=_base_.model,
+    teacher='mmdet::faster_rcnn/faster-rcnn_r101_fpn_1x_coco.py',
+    teacher_checkpoint='checkpoints/faster-rcnn_r101_fpn_1x_coco.pth',
+    distill=[
+        dict(
+            name='fpn',
+            student='neck',
+            teacher='neck',
+            loss=dict(
+                type='rdimkd_mm.RdimKDLoss',
+                projection=dict(type='rdimkd_mm.RandomProjection', k=64),
+                loss_weight=1.0)),
+    ])
+custom_hooks = [dict(type='rdimkd_mm.FitProjectionsHook', num_batches=100)]

@@ -1,0 +1,23 @@
+# RdimKD-R on COCO: RetinaNet ResNet-101 (teacher) -> RetinaNet ResNet-50 (student), all 5 FPN
+# levels, k = 64 of 256 channels. The student keeps mmdet's 1x schedule, data and evaluator.
+# Teacher weights: the mmdet model-zoo checkpoint of retinanet_r101_fpn_1x_coco, saved as
+# checkpoints/retinanet_r101_fpn_1x_coco.pth (nothing is downloaded at run time).
+_base_ = ['mmdet::retinanet/retinanet_r50_fpn_1x_coco.py']
+
+model = dict(
+    _delete_=True,
+    type='rdimkd_mm.FeatureDistiller',
+    student=_base_.model,
+    teacher='mmdet::retinanet/retinanet_r101_fpn_1x_coco.py',
+    teacher_checkpoint='checkpoints/retinanet_r101_fpn_1x_coco.pth',
+    distill=[
+        dict(
+            name='fpn',
+            student='neck',
+            teacher='neck',
+            loss=dict(
+                type='rdimkd_mm.RdimKDLoss',
+                projection=dict(type='rdimkd_mm.RandomProjection', k=64),
+                loss_weight=1.0)),
+    ])
+custom_hooks = [dict(type='rdimkd_mm.FitProjectionsHook', num_batches=100)]

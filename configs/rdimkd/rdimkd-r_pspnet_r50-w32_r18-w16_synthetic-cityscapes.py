@@ -1,0 +1,21 @@
+# RdimKD-R: distil the synthetic-demo PSPNet teacher into its student at the decode head's
+# bottleneck (the PSP feature before the classifier; 128 teacher channels, k = 32).
+_base_ = ['../synthetic/pspnet_r18-w16-d8_synthetic-cityscapes.py']
+
+model = dict(
+    _delete_=True,
+    type='rdimkd_mm.FeatureDistiller',
+    student=_base_.model,
+    teacher='configs/synthetic/pspnet_r50-w32-d8_synthetic-cityscapes.py',
+    teacher_checkpoint='work_dirs/pspnet_r50-w32-d8_synthetic-cityscapes/iter_1000.pth',
+    distill=[
+        dict(
+            name='head',
+            student='decode_head.bottleneck',
+            teacher='decode_head.bottleneck',
+            loss=dict(
+                type='rdimkd_mm.RdimKDLoss',
+                projection=dict(type='rdimkd_mm.RandomProjection', k=32),
+                loss_weight=1.0)),
+    ])
+custom_hooks = [dict(type='rdimkd_mm.FitProjectionsHook', num_batches=20)]
