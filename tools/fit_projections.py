@@ -1,0 +1,55 @@
+"""Fit a distiller's PCA/autoencoder projections offline and save them for later runs.
+
+    python tools/fit_projections.py DISTILL_CONFIG OUT_FILE [--num-batches 100]
+
+Streams training batches of the config's train dataloader through the frozen teacher, exactly
+as FitProjectionsHook does before training, and saves the fitted projections. Point later runs
+at the file with ``model.projections_file=OUT_FILE`` so they skip the fit.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+import torch  # noqa: E402
+from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.registry import DefaultScope  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
+import rdimkd_mm  # noqa: E402,F401
+from rdimkd_mm.registry import MODELS  # noqa: E402
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Fit PCA/autoencoder projections offline')
+    parser.add_argument('config', help='distillation config')
+    parser.add_argument('out', help='output file (.pth)')
+    parser.add_argument('--num-batches', type=int, default=100, help='training batches to use')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings')
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    with DefaultScope.overwrite_default_scope(cfg.default_scope):
+        distiller = MODELS.build(cfg.model)
+        if not distiller.projections_to_fit():
+            raise SystemExit(f'{args.config} has no PCA/autoencoder projection to fit.')
+        loader = Runner.build_dataloader(cfg.train_dataloader, seed=cfg.get('randomness', {}).get(
+            'seed', 0))
+        distiller.train()
+        distiller.fit_projections(loader, args.num_batches)
+    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+    torch.save(dict(state_dict=distiller.projections_state_dict()), args.out)
+    print(f'\nSaved the fitted projections to {args.out}; use them with '
+          f'--cfg-options model.projections_file={args.out}')
+
+
+if __name__ == '__main__':
+    main()
