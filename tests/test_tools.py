@@ -88,20 +88,37 @@ def test_distill_resume_is_exact(det_root, det_teacher, tmp_path):
 
 
 VANILLA_TEST = """
-import pickle, sys
-sys.modules['rdimkd_mm'] = None  # vanilla mmdet: importing rdimkd_mm would fail
+import json
+import sys
+sys.modules['rdimkd_mm'] = None  # vanilla mmdet/mmseg: importing rdimkd_mm would fail
 from mmengine.config import Config
 from mmengine.runner import Runner
-from mmdet.apis import init_detector
-config, weights, out = sys.argv[1:4]
-init_detector(config, weights, device='cpu')
+library, config, weights, out = sys.argv[1:5]
+if library == 'mmdet':
+    from mmdet.apis import init_detector as init_model
+else:
+    from mmseg.apis import init_model
+init_model(config, weights, device='cpu')
 cfg = Config.fromfile(config)
-cfg.merge_from_dict(dict(a.split('=', 1) for a in sys.argv[4:]))
 cfg.work_dir = out
 cfg.load_from = weights
-cfg.test_evaluator = [cfg.test_evaluator, dict(type='DumpDetResults', out_file_path=out + '/r.pkl')]
-print('VANILLA', Runner.from_cfg(cfg).test())
+if library == 'mmdet':
+    dump = dict(type='DumpDetResults', out_file_path=out + '/r.pkl')
+    cfg.test_evaluator = [cfg.test_evaluator, dump]
+metrics = Runner.from_cfg(cfg).test()
+print('VANILLA ' + json.dumps({k: float(v) for k, v in metrics.items()}))
 """
+
+
+def run_vanilla(library: str, export_dir: Path, out: Path) -> dict:
+    """Evaluate an exported student where rdimkd_mm cannot be imported; return the metrics."""
+    result = subprocess.run(
+        [sys.executable, '-c', VANILLA_TEST, library, str(export_dir / 'student.py'),
+         str(export_dir / 'student.pth'), str(out)],
+        cwd=out.parent, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-4000:]
+    line = [l for l in result.stdout.splitlines() if l.startswith('VANILLA ')][-1]
+    return json.loads(line[len('VANILLA '):])
 
 
 def test_export_student_evaluates_the_same_in_vanilla_mmdet(det_root, det_teacher, tmp_path):
@@ -113,15 +130,10 @@ def test_export_student_evaluates_the_same_in_vanilla_mmdet(det_root, det_teache
              tmp_path / 'kd.pkl', '--cfg-options', 'model.student.test_cfg.score_thr=0.0',
              *options)
     run_tool('export_student.py', DET_DISTILL, checkpoint, tmp_path / 'export', '--cfg-options',
-             *options)
+             'model.student.test_cfg.score_thr=0.0', *options)
     exported = (tmp_path / 'export' / 'student.py').read_text()
     assert 'rdimkd_mm' not in exported and 'teacher' not in exported
-    vanilla = subprocess.run(
-        [sys.executable, '-c', VANILLA_TEST, str(tmp_path / 'export' / 'student.py'),
-         str(tmp_path / 'export' / 'student.pth'), str(tmp_path / 'vanilla'),
-         'model.test_cfg.score_thr=0.0'],
-        cwd=tmp_path, capture_output=True, text=True)
-    assert vanilla.returncode == 0, vanilla.stderr[-4000:]
+    vanilla = run_vanilla('mmdet', tmp_path / 'export', tmp_path / 'vanilla')
     with open(tmp_path / 'kd.pkl', 'rb') as f:
         ours = pickle.load(f)
     with open(tmp_path / 'vanilla' / 'r.pkl', 'rb') as f:
@@ -131,5 +143,28 @@ def test_export_student_evaluates_the_same_in_vanilla_mmdet(det_root, det_teache
     for a, b in zip(ours, theirs):
         for key in ('bboxes', 'scores', 'labels'):
             assert torch.equal(a['pred_instances'][key], b['pred_instances'][key])
-    ours_map = metrics(tmp_path / 'kd_test')['coco/bbox_mAP']
-    assert f"'coco/bbox_mAP': {ours_map}" in vanilla.stdout
+    assert vanilla['coco/bbox_mAP'] == metrics(tmp_path / 'kd_test')['coco/bbox_mAP']
+
+
+SEG_DISTILL = 'configs/rdimkd/rdimkd-r_pspnet_r50-w32_r18-w16_synthetic-cityscapes.py'
+
+def test_segmentation_distill_test_and_export_into_vanilla_mmseg(seg_root, tmp_path):
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+
+    from rdimkd_mm.utils import build_model
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        teacher, _ = build_model(Config.fromfile(str(REPO_ROOT / SEG_DISTILL)).model.teacher)
+    torch.save(dict(state_dict=teacher.state_dict()), tmp_path / 'teacher.pth')
+    options = [f'model.teacher_checkpoint={tmp_path / "teacher.pth"}', *seg_data_options(seg_root)]
+    output = run_tool('train.py', SEG_DISTILL, '--work-dir', tmp_path / 'kd', '--cfg-options',
+                      *iters(2, 2), 'default_hooks.logger.interval=1', *options)
+    assert 'loss_kd_head' in output and 'decode.loss_ce' in output
+    checkpoint = tmp_path / 'kd' / 'iter_2.pth'
+    run_tool('test.py', SEG_DISTILL, checkpoint, '--work-dir', tmp_path / 'kd_test',
+             '--cfg-options', *options)
+    ours = metrics(tmp_path / 'kd_test')
+    run_tool('export_student.py', SEG_DISTILL, checkpoint, tmp_path / 'export', '--cfg-options',
+             *options)
+    vanilla = run_vanilla('mmseg', tmp_path / 'export', tmp_path / 'vanilla')
+    assert vanilla['mIoU'] == ours['mIoU'] and vanilla['aAcc'] == ours['aAcc']

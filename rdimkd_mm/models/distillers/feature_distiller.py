@@ -8,7 +8,7 @@ from torch import Tensor, nn
 
 from rdimkd_mm.registry import MODELS
 from rdimkd_mm.utils.checkpoint import load_checkpoint_strict
-from rdimkd_mm.utils.model_config import ModelSpec, build_model
+from rdimkd_mm.utils.model_config import ModelSpec, build_model, load_model_config
 from .feature_taps import FeatureTaps
 from .input_adapter import TeacherInputAdapter
 
@@ -71,12 +71,17 @@ class FeatureDistiller(BaseModel):
                  probe_size: Tuple[int, int] = (256, 256),
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
-        if data_preprocessor is not None:
-            raise ValueError('FeatureDistiller uses the data preprocessors of the student and '
-                             'the teacher; remove `data_preprocessor` from the distiller.')
         if not distill:
             raise ValueError('`distill` is empty: name at least one feature to distil.')
-        student_model, self.scope = build_model(student)
+        student_cfg, self.scope = load_model_config(student)
+        # mmengine's Runner passes a config's top-level `data_preprocessor` (mmseg configs have
+        # one) to the model; it must be the student's own.
+        if data_preprocessor is not None and dict(data_preprocessor) != dict(
+                student_cfg.get('data_preprocessor') or {}):
+            raise ValueError('FeatureDistiller normalises with the student\'s (and the '
+                             "teacher's) own data preprocessor; set it in the student's model "
+                             'config, not on the distiller or at the top level.')
+        student_model, _ = build_model(dict(student_cfg, _scope_=self.scope))
         super().__init__(data_preprocessor=student_model.data_preprocessor, init_cfg=init_cfg)
         self.student = student_model
 
