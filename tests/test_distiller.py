@@ -35,7 +35,8 @@ def stage_channels(depth: int, width: int) -> list:
 
 
 def fcos_cfg(depth: int, width: int, neck: int) -> dict:
-    cfg = Config.fromfile(resolve_config_path('mmdet::fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py')).model.to_dict()
+    path = resolve_config_path('mmdet::fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py')
+    cfg = Config.fromfile(path).model.to_dict()
     cfg['data_preprocessor'] = model_cfg(RETINA_STUDENT)['data_preprocessor']
     cfg['backbone'] = tiny_resnet(depth, width)
     cfg['neck'].update(in_channels=stage_channels(depth, width), out_channels=neck)
@@ -44,7 +45,8 @@ def fcos_cfg(depth: int, width: int, neck: int) -> dict:
 
 
 def faster_rcnn_cfg(depth: int, width: int, neck: int) -> dict:
-    cfg = Config.fromfile(resolve_config_path('mmdet::_base_/models/faster-rcnn_r50_fpn.py')).model.to_dict()
+    path = resolve_config_path('mmdet::_base_/models/faster-rcnn_r50_fpn.py')
+    cfg = Config.fromfile(path).model.to_dict()
     cfg['backbone'] = tiny_resnet(depth, width)
     cfg['neck'].update(in_channels=stage_channels(depth, width), out_channels=neck)
     cfg['rpn_head'].update(in_channels=neck, feat_channels=neck)
@@ -171,7 +173,8 @@ def test_teacher_weights_do_not_change_in_training(retina_distiller, retina_chec
 
 def test_teacher_exits_after_the_deepest_distilled_module(retina_distiller):
     calls = []
-    retina_distiller.teacher.bbox_head.retina_cls.register_forward_hook(lambda *args: calls.append(1))
+    head = retina_distiller.teacher.bbox_head.retina_cls
+    head.register_forward_hook(lambda *args: calls.append(1))
     train_losses(retina_distiller)
     assert calls == []
     retina_distiller.teacher_early_exit = False

@@ -117,7 +117,7 @@ def run_vanilla(library: str, export_dir: Path, out: Path) -> dict:
          str(export_dir / 'student.pth'), str(out)],
         cwd=out.parent, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-4000:]
-    line = [l for l in result.stdout.splitlines() if l.startswith('VANILLA ')][-1]
+    line = [x for x in result.stdout.splitlines() if x.startswith('VANILLA ')][-1]
     return json.loads(line[len('VANILLA '):])
 
 

@@ -58,6 +58,9 @@ class FeatureDistiller(BaseModel):
             recorded. Default: True.
         probe_size (tuple[int, int]): (H, W) of the construction-time probe input.
             Default: (256, 256).
+        data_preprocessor (dict, optional): Only accepted when equal to the student's (mmengine's
+            Runner passes a config's top-level ``data_preprocessor`` to the model); each model
+            normalises with its own. Default: None.
         init_cfg (dict, optional): Initialisation config of the distiller. Default: None.
     """
 
@@ -94,7 +97,6 @@ class FeatureDistiller(BaseModel):
         teacher_model.eval()
         # Plain attribute, not a submodule: out of state_dict, parameters() and DDP.
         object.__setattr__(self, 'teacher', teacher_model)
-        self.teacher_checkpoint = teacher_checkpoint
         self.teacher_early_exit = teacher_early_exit
         self.teacher_input = TeacherInputAdapter(self.student.data_preprocessor,
                                                  teacher_model.data_preprocessor)
