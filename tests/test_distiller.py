@@ -318,3 +318,19 @@ def test_duplicate_point_names(retina_checkpoint):
     with pytest.raises(ValueError, match='distinct'):
         build_distiller(model_cfg(RETINA_STUDENT), model_cfg(RETINA_TEACHER), retina_checkpoint,
                         distill=[fpn_point(), fpn_point()])
+
+
+def test_warns_once_when_kd_dominates_the_task_loss(retina_checkpoint, monkeypatch):
+    from rdimkd_mm.models.distillers import feature_distiller
+    messages = []
+    monkeypatch.setattr(feature_distiller, 'print_log', lambda msg, **kw: messages.append(msg))
+    distiller = build_distiller(model_cfg(RETINA_STUDENT), model_cfg(RETINA_TEACHER),
+                                retina_checkpoint, distill=[fpn_point(loss_weight=1e4)])
+    train_losses(distiller)
+    train_losses(distiller)
+    assert len(messages) == 1 and 'loss_weight' in messages[0]
+    messages.clear()
+    balanced = build_distiller(model_cfg(RETINA_STUDENT), model_cfg(RETINA_TEACHER),
+                               retina_checkpoint, distill=[fpn_point(loss_weight=1e-6)])
+    train_losses(balanced)
+    assert messages == []

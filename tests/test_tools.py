@@ -168,3 +168,36 @@ def test_segmentation_distill_test_and_export_into_vanilla_mmseg(seg_root, tmp_p
              *options)
     vanilla = run_vanilla('mmseg', tmp_path / 'export', tmp_path / 'vanilla')
     assert vanilla['mIoU'] == ours['mIoU'] and vanilla['aAcc'] == ours['aAcc']
+
+
+def test_pca_fitted_by_the_hook_saved_and_not_refitted_on_resume(det_root, det_teacher,
+                                                                  tmp_path):
+    options = [f'model.teacher_checkpoint={det_teacher}',
+               'model.distill.0.loss.projection.type=rdimkd_mm.PCAProjection',
+               'custom_hooks.0.num_batches=2', *det_data_options(det_root)]
+    output = run_tool('train.py', DET_DISTILL, '--work-dir', tmp_path, '--cfg-options',
+                      *iters(2, 1), *options)
+    assert "Fitting projections of ['fpn'] on 2 batches" in output
+    state = torch.load(tmp_path / 'iter_1.pth')['state_dict']
+    assert bool(state['distill_losses.fpn.projections.0.fitted'])
+    output = run_tool('train.py', DET_DISTILL, '--work-dir', tmp_path, '--resume',
+                      tmp_path / 'iter_1.pth', '--cfg-options', *iters(2, 1), *options)
+    assert 'resumed epoch: 0, iter: 1' in output and 'Fitting projections' not in output
+    resumed = torch.load(tmp_path / 'iter_2.pth')['state_dict']
+    assert torch.equal(resumed['distill_losses.fpn.projections.0.weight'],
+                       state['distill_losses.fpn.projections.0.weight'])
+
+
+def test_projections_fitted_offline_are_used_without_refitting(det_root, det_teacher, tmp_path):
+    options = [f'model.teacher_checkpoint={det_teacher}',
+               'model.distill.0.loss.projection.type=rdimkd_mm.PCAProjection',
+               *det_data_options(det_root)]
+    run_tool('fit_projections.py', DET_DISTILL, tmp_path / 'pca.pth', '--num-batches', '2',
+             '--cfg-options', *options)
+    output = run_tool('train.py', DET_DISTILL, '--work-dir', tmp_path / 'kd', '--cfg-options',
+                      *iters(1, 1), f'model.projections_file={tmp_path / "pca.pth"}', *options)
+    assert 'Fitting projections' not in output
+    fitted = torch.load(tmp_path / 'pca.pth')['state_dict']
+    trained = torch.load(tmp_path / 'kd' / 'iter_1.pth')['state_dict']
+    for key, value in fitted.items():
+        assert torch.equal(trained[f'distill_losses.{key}'], value), key

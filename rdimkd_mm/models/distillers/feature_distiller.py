@@ -1,3 +1,4 @@
+import logging
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -119,6 +120,7 @@ class FeatureDistiller(BaseModel):
             self.distill_losses[point['name']] = MODELS.build(loss_cfg)
         if projections_file is not None:
             self.load_projections(projections_file)
+        self._scale_checked = False
 
     # ------------------------------------------------------------------ construction helpers
     @staticmethod
@@ -235,7 +237,27 @@ class FeatureDistiller(BaseModel):
             if len(levels) > 1:
                 for i, level in enumerate(levels):
                     losses[f'kd_{name}_l{i}'] = level.detach()
+        if not self._scale_checked:
+            self._scale_checked = True
+            self._warn_if_kd_dominates(losses)
         return losses
+
+    @staticmethod
+    def _warn_if_kd_dominates(losses: Dict[str, Tensor]) -> None:
+        """Warn once when the KD losses start far above the task losses."""
+
+        def value(loss) -> float:
+            return float(sum(loss) if isinstance(loss, list) else loss)
+
+        kd = sum(value(v) for k, v in losses.items() if k.startswith('loss_kd_'))
+        task = sum(value(v) for k, v in losses.items()
+                   if 'loss' in k and not k.startswith('loss_kd_'))
+        if task > 0 and kd > 10 * task:
+            print_log(
+                f'The KD losses start at {kd:.4g}, {kd / task:.0f}x the task losses '
+                f'({task:.4g}); the student may learn little of its task. Consider a '
+                f'loss_weight about {task / kd:.2g} times the current one (teacher feature '
+                'scales differ a lot between models).', logger='current', level=logging.WARNING)
 
     # ---------------------------------------------------------------- fitted projections
     def projections_to_fit(self) -> Dict[str, List[nn.Module]]:
