@@ -64,13 +64,16 @@ def inputs():
     ('neck[12]', ('neck', 12)),
     ('a.b.2', ('a.b.2', None)),
     ('backbone.layer4[1]', ('backbone.layer4', 1)),
+    ('neck[0:3]', ('neck', slice(0, 3))),
+    ('neck[1:]', ('neck', slice(1, None))),
+    ('neck[:-1]', ('neck', slice(None, -1))),
 ])
 def test_parse_address(address, expected):
     assert parse_address(address) == expected
 
 
 @pytest.mark.parametrize('address', ['neck[x]', '', 'a b', 'neck[0', 'neck]', '[0]',
-                                     'neck[0][1]', 'neck[]', None, 3])
+                                     'neck[0][1]', 'neck[]', 'neck[0:1:2]', 'neck[a:]', None, 3])
 def test_parse_address_rejects_bad_strings(address):
     with pytest.raises(ValueError, match='Bad feature address'):
         parse_address(address)
@@ -114,6 +117,28 @@ def test_index_selects_one_element(model, inputs, address, element):
     stem = model.stem(inputs)
     assert len(levels) == 1
     torch.testing.assert_close(levels[0], stem + 1 if element == 0 else stem * 2)
+
+
+@pytest.mark.parametrize('address,elements', [('neck[0:2]', [0, 1]), ('neck[1:]', [1]),
+                                              ('neck[:1]', [0])])
+def test_slice_selects_several_elements(model, inputs, address, elements):
+    taps = FeatureTaps(model, [address], side='student')
+    with taps.recording():
+        model(inputs)
+    levels = taps.collect()[address]
+    stem = model.stem(inputs)
+    expected = [stem + 1, stem * 2]
+    assert len(levels) == len(elements)
+    for level, element in zip(levels, elements):
+        torch.testing.assert_close(level, expected[element])
+
+
+def test_empty_slice_is_an_error(model, inputs):
+    taps = FeatureTaps(model, ['neck[2:]'], side='student')
+    with taps.recording():
+        model(inputs)
+    with pytest.raises(IndexError, match='selects none'):
+        taps.collect()
 
 
 def test_several_addresses_on_one_module_share_a_hook(model, inputs):

@@ -6,14 +6,16 @@
 2. trains the teacher, or reuses its checkpoint if the work dir already has it;
 3. trains the student alone (baseline) and the student with RdimKD on the same schedule;
 4. evaluates all three with tools/test.py (the config's own mmdet/mmseg evaluator);
-5. prints a table and writes it to WORK_ROOT/<task>_results.{md,json}.
+5. prints a table and writes it, with the timings, to results/demo/<task>_results.{md,json}.
 
 Every step is an ordinary tools/*.py command, printed before it runs, so each can be rerun by
 hand.
 """
 import argparse
 import json
+import os
 import os.path as osp
+import platform
 import shlex
 import subprocess
 import sys
@@ -47,6 +49,9 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Synthetic RdimKD distillation demo')
     parser.add_argument('--task', choices=sorted(TASKS), default='det')
     parser.add_argument('--work-root', default='work_dirs/demo')
+    parser.add_argument('--results-dir', default='results/demo',
+                        help='where the table is written (markdown + JSON)')
+    parser.add_argument('--seed', type=int, default=0, help='seed of every training run')
     parser.add_argument('--teacher-iters', type=int, help='override the teacher schedule')
     parser.add_argument('--student-iters', type=int,
                         help='override the (shared) schedule of both students')
@@ -101,7 +106,7 @@ def main() -> None:
     demo_start = time.time()
     if not osp.isdir(REPO_ROOT / task['data_root']):
         run(['tools/make_synthetic_data.py', task['data'], task['data_root']])
-    data = data_options(task)
+    data = data_options(task) + [f'randomness.seed={args.seed}']
 
     seconds: Dict[str, float] = {}
     teacher_dir = work_root / 'teacher'
@@ -125,7 +130,7 @@ def main() -> None:
             ('student + RdimKD-R', task['distill'], work_root / 'rdimkd', kd_options)):
         checkpoint = latest_checkpoint(work_dir)
         result = evaluate(config, checkpoint, work_dir / 'eval', options)
-        rows.append(dict(model=name, config=config, checkpoint=str(checkpoint),
+        rows.append(dict(model=name, config=config, checkpoint=osp.relpath(checkpoint, REPO_ROOT),
                          metric=result[task['metric']]))
     total = time.time() - demo_start
 
@@ -134,11 +139,18 @@ def main() -> None:
                              for r in rows)
     timing = ', '.join(f'{k} {v / 60:.1f} min' for k, v in seconds.items())
     summary = (f'{table}\nTraining time: {timing}; whole demo {total / 60:.1f} min.\n')
+    command = f'python tools/distill_demo.py --task {args.task}'
     print(f'\n{summary}')
-    (work_root / f'{args.task}_results.md').write_text(summary)
-    (work_root / f'{args.task}_results.json').write_text(
-        json.dumps(dict(task=args.task, rows=rows, train_seconds=seconds,
-                        total_seconds=total), indent=2))
+    results_dir = REPO_ROOT / args.results_dir
+    results_dir.mkdir(parents=True, exist_ok=True)
+    (results_dir / f'{args.task}_results.md').write_text(
+        f'Written by `{command}` on {platform.node() or "this machine"} '
+        f'({os.cpu_count()} CPU cores, {time.strftime("%Y-%m-%d")}).\n\n{summary}')
+    (results_dir / f'{args.task}_results.json').write_text(
+        json.dumps(dict(task=args.task, command=command, seed=args.seed, rows=rows,
+                        train_seconds=seconds, total_seconds=total,
+                        teacher_reused='teacher' not in seconds, cpu_count=os.cpu_count(),
+                        date=time.strftime('%Y-%m-%d')), indent=2))
 
 
 if __name__ == '__main__':

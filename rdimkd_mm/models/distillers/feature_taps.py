@@ -2,26 +2,38 @@
 import difflib
 import re
 from contextlib import contextmanager
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, Sequence, Tuple, Union
 
 from torch import Tensor, nn
 
-_ADDRESS = re.compile(r'^(?P<module>[\w.]+?)(\[(?P<index>-?\d+)\])?$')
+_ADDRESS = re.compile(r'^(?P<module>[\w.]+?)'
+                      r'(\[((?P<index>-?\d+)|(?P<start>-?\d*):(?P<stop>-?\d*))\])?$')
+Index = Union[None, int, slice]
 
 
 class EarlyExit(Exception):
     """Raised by a hook once every requested feature of a forward pass has been recorded."""
 
 
-def parse_address(address: str) -> Tuple[str, Optional[int]]:
-    """Split ``'neck[0]'`` into ``('neck', 0)`` and ``'backbone.layer4'`` into ``(.., None)``."""
+def parse_address(address: str) -> Tuple[str, Index]:
+    """Split an address into module name and index.
+
+    ``'backbone.layer4'`` -> ``('backbone.layer4', None)``, ``'neck[0]'`` -> ``('neck', 0)``,
+    ``'neck[0:3]'`` -> ``('neck', slice(0, 3))``.
+    """
     match = _ADDRESS.match(address.strip()) if isinstance(address, str) else None
     if match is None:
         raise ValueError(f'Bad feature address {address!r}: use a module name from '
                          "`named_modules()` such as 'neck' or 'backbone.layer4', optionally "
-                         "with an index into a tuple output such as 'neck[0]'.")
-    index = match.group('index')
-    return match.group('module'), None if index is None else int(index)
+                         "with an index or slice into a tuple output such as 'neck[0]' or "
+                         "'neck[0:3]'.")
+    module, index = match.group('module'), match.group('index')
+    if index is not None:
+        return module, int(index)
+    if match.group('start') is None:
+        return module, None
+    start, stop = (int(v) if v else None for v in match.group('start', 'stop'))
+    return module, slice(start, stop)
 
 
 def _flatten(output) -> List[Tensor]:
@@ -36,11 +48,11 @@ def _flatten(output) -> List[Tensor]:
 class FeatureTaps:
     """Records the outputs of named modules of one model during a forward pass.
 
-    Each address names a module (``model.named_modules()`` key) and optionally an element of
-    its tuple output: ``'neck'`` records every FPN level, ``'neck[0]'`` only the first,
-    ``'backbone.layer4'`` one stage. A module called several times per forward (a head shared
-    across levels) contributes one feature per call. The recorded features of an address are
-    its *levels*, in call order.
+    Each address names a module (``model.named_modules()`` key) and optionally an element or a
+    slice of its tuple output: ``'neck'`` records every FPN level, ``'neck[0]'`` only the
+    first, ``'neck[0:3]'`` the first three, ``'backbone.layer4'`` one stage. A module called
+    several times per forward (a head shared across levels) contributes one feature per call.
+    The recorded features of an address are its *levels*, in call order.
 
     Hooks record only inside :meth:`recording`. With ``stop_when_complete=True``, the forward
     pass is aborted (by :class:`EarlyExit`) as soon as every address has seen
@@ -131,7 +143,7 @@ class FeatureTaps:
                     "'decode_head.bottleneck'.)")
             levels = []
             for call in calls:
-                items = call if index is None else [self._select(call, index, address)]
+                items = self._select(call, index, address)
                 for tensor, version in items:
                     if tensor._version != version:
                         raise RuntimeError(
@@ -144,11 +156,19 @@ class FeatureTaps:
             calls.clear()
         return features
 
-    def _select(self, call: list, index: int, address: str):
+    def _select(self, call: list, index: Index, address: str) -> list:
+        if index is None:
+            return call
+        if isinstance(index, slice):
+            selected = call[index]
+            if not selected:
+                raise IndexError(f'Feature address {address!r}: the {self.side} module output '
+                                 f'has {len(call)} element(s), the slice selects none.')
+            return selected
         if not -len(call) <= index < len(call):
             raise IndexError(f'Feature address {address!r}: the {self.side} module output has '
                              f'{len(call)} element(s), index {index} is out of range.')
-        return call[index]
+        return [call[index]]
 
     def count_calls(self) -> Dict[str, int]:
         """Calls per tapped module in the last recording (before :meth:`collect`)."""
