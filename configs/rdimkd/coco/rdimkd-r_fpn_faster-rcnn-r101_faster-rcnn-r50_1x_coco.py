@@ -1,6 +1,9 @@
 # RdimKD-R on COCO: Faster R-CNN ResNet-101 -> Faster R-CNN ResNet-50, all FPN levels.
 # Teacher weights: mmdet model zoo, faster-rcnn_r101_fpn_1x_coco, saved under checkpoints/.
-_base_ = ['mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py']
+_base_ = [
+    'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py',
+    '../../_base_/distill/rdimkd-r_fpn.py',
+]
 
 model = dict(
     _delete_=True,
@@ -8,14 +11,4 @@ model = dict(
     student=_base_.model,
     teacher='mmdet::faster_rcnn/faster-rcnn_r101_fpn_1x_coco.py',
     teacher_checkpoint='checkpoints/faster-rcnn_r101_fpn_1x_coco.pth',
-    distill=[
-        dict(
-            name='fpn',
-            student='neck',
-            teacher='neck',
-            loss=dict(
-                type='rdimkd_mm.RdimKDLoss',
-                projection=dict(type='rdimkd_mm.RandomProjection', k=64),
-                loss_weight=1.0)),
-    ])
-custom_hooks = [dict(type='rdimkd_mm.FitProjectionsHook', num_batches=100)]
+    distill=_base_.fpn_distill)

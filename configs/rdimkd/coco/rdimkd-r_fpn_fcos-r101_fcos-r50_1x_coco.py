@@ -1,7 +1,10 @@
 # RdimKD-R on COCO: FCOS ResNet-101 (caffe, GN head) -> FCOS ResNet-50, all FPN levels.
 # Teacher weights: mmdet model zoo, fcos_r101-caffe_fpn_gn-head-1x_coco, saved under checkpoints/.
 # The two use the same (caffe) input normalisation; the distiller would re-normalise otherwise.
-_base_ = ['mmdet::fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py']
+_base_ = [
+    'mmdet::fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py',
+    '../../_base_/distill/rdimkd-r_fpn.py',
+]
 
 model = dict(
     _delete_=True,
@@ -9,14 +12,4 @@ model = dict(
     student=_base_.model,
     teacher='mmdet::fcos/fcos_r101-caffe_fpn_gn-head-1x_coco.py',
     teacher_checkpoint='checkpoints/fcos_r101-caffe_fpn_gn-head-1x_coco.pth',
-    distill=[
-        dict(
-            name='fpn',
-            student='neck',
-            teacher='neck',
-            loss=dict(
-                type='rdimkd_mm.RdimKDLoss',
-                projection=dict(type='rdimkd_mm.RandomProjection', k=64),
-                loss_weight=1.0)),
-    ])
-custom_hooks = [dict(type='rdimkd_mm.FitProjectionsHook', num_batches=100)]
+    distill=_base_.fpn_distill)

@@ -1,6 +1,9 @@
 # RdimKD-R on COCO: GFL ResNet-101 (multi-scale 2x) -> GFL ResNet-50 (multi-scale 2x), FPN levels.
 # Teacher weights: mmdet model zoo, gfl_r101_fpn_ms-2x_coco, saved under checkpoints/.
-_base_ = ['mmdet::gfl/gfl_r50_fpn_ms-2x_coco.py']
+_base_ = [
+    'mmdet::gfl/gfl_r50_fpn_ms-2x_coco.py',
+    '../../_base_/distill/rdimkd-r_fpn.py',
+]
 
 model = dict(
     _delete_=True,
@@ -8,14 +11,4 @@ model = dict(
     student=_base_.model,
     teacher='mmdet::gfl/gfl_r101_fpn_ms-2x_coco.py',
     teacher_checkpoint='checkpoints/gfl_r101_fpn_ms-2x_coco.pth',
-    distill=[
-        dict(
-            name='fpn',
-            student='neck',
-            teacher='neck',
-            loss=dict(
-                type='rdimkd_mm.RdimKDLoss',
-                projection=dict(type='rdimkd_mm.RandomProjection', k=64),
-                loss_weight=1.0)),
-    ])
-custom_hooks = [dict(type='rdimkd_mm.FitProjectionsHook', num_batches=100)]
+    distill=_base_.fpn_distill)

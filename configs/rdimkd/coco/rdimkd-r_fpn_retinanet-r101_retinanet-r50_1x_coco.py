@@ -2,7 +2,10 @@
 # levels, k = 64 of 256 channels. The student keeps mmdet's 1x schedule, data and evaluator.
 # Teacher weights: the mmdet model-zoo checkpoint of retinanet_r101_fpn_1x_coco, saved as
 # checkpoints/retinanet_r101_fpn_1x_coco.pth (nothing is downloaded at run time).
-_base_ = ['mmdet::retinanet/retinanet_r50_fpn_1x_coco.py']
+_base_ = [
+    'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py',
+    '../../_base_/distill/rdimkd-r_fpn.py',
+]
 
 model = dict(
     _delete_=True,
@@ -10,14 +13,4 @@ model = dict(
     student=_base_.model,
     teacher='mmdet::retinanet/retinanet_r101_fpn_1x_coco.py',
     teacher_checkpoint='checkpoints/retinanet_r101_fpn_1x_coco.pth',
-    distill=[
-        dict(
-            name='fpn',
-            student='neck',
-            teacher='neck',
-            loss=dict(
-                type='rdimkd_mm.RdimKDLoss',
-                projection=dict(type='rdimkd_mm.RandomProjection', k=64),
-                loss_weight=1.0)),
-    ])
-custom_hooks = [dict(type='rdimkd_mm.FitProjectionsHook', num_batches=100)]
+    distill=_base_.fpn_distill)
