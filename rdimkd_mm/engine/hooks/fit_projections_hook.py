@@ -1,3 +1,5 @@
+import copy
+
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
@@ -9,9 +11,10 @@ from rdimkd_mm.registry import HOOKS
 class FitProjectionsHook(Hook):
     """Fits the distiller's PCA/autoencoder projections before the first training iteration.
 
-    Streams ``num_batches`` training batches (per rank) through the frozen teacher and feeds the
-    features at every distillation point to the unfitted projections; PCA statistics and
-    autoencoder gradients are reduced over ranks, so all ranks end with the same projection.
+    Streams ``num_batches`` batches of a fresh copy of the training dataloader (per rank)
+    through the frozen teacher and feeds the features at every distillation point to the
+    unfitted projections; PCA statistics and autoencoder gradients are reduced over ranks, so
+    all ranks end with the same projection.
     Does nothing when every projection is fitted already: random projections, a
     ``projections_file``, or a resumed checkpoint (the fitted state is saved in it).
 
@@ -36,6 +39,9 @@ class FitProjectionsHook(Hook):
             return
         print_log(f'Fitting projections of {sorted(to_fit)} on {self.num_batches} batches of '
                   'teacher features', logger='current')
-        model.fit_projections(runner.train_dataloader, self.num_batches,
-                              progress=runner.rank == 0)
+        # A separate dataloader: iterating runner.train_dataloader a second time would share
+        # (and, once the fit stops, close) its sampler's generator, e.g. InfiniteSampler's.
+        loader = runner.build_dataloader(copy.deepcopy(runner.cfg.train_dataloader),
+                                         seed=runner.seed)
+        model.fit_projections(loader, self.num_batches, progress=runner.rank == 0)
         print_log('Projections fitted', logger='current')
