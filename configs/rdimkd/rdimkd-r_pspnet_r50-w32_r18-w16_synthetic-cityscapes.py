@@ -7,7 +7,7 @@ model = dict(
     type='rdimkd_mm.FeatureDistiller',
     student=_base_.model,
     teacher='configs/synthetic/pspnet_r50-w32-d8_synthetic-cityscapes.py',
-    teacher_checkpoint='work_dirs/pspnet_r50-w32-d8_synthetic-cityscapes/iter_1000.pth',
+    teacher_checkpoint='work_dirs/pspnet_r50-w32-d8_synthetic-cityscapes/iter_800.pth',
     distill=[
         dict(
             name='head',
@@ -16,6 +16,6 @@ model = dict(
             loss=dict(
                 type='rdimkd_mm.RdimKDLoss',
                 projection=dict(type='rdimkd_mm.RandomProjection', k=32),
-                loss_weight=1.0)),
+                loss_weight=0.1)),
     ])
 custom_hooks = [dict(type='rdimkd_mm.FitProjectionsHook', num_batches=20)]
