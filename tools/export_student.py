@@ -19,7 +19,7 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.registry import DefaultScope  # noqa: E402
 
 import rdimkd_mm  # noqa: E402,F401
-from rdimkd_mm.utils import build_model, load_checkpoint_strict, load_model_config  # noqa: E402
+from rdimkd_mm.utils import build_model, load_model_config, read_checkpoint  # noqa: E402
 
 # Keys of a distillation config that describe the training run, not the exported model.
 _RUN_KEYS = ('work_dir', 'load_from', 'resume', 'launcher')
@@ -80,8 +80,9 @@ def main() -> None:
         cfg.merge_from_dict(args.cfg_options)
     plain = student_config(cfg)
 
-    distiller_state = load_checkpoint_strict(None, args.checkpoint, what='distiller')
-    state = {k[len('student.'):]: v for k, v in distiller_state.items() if k.startswith('student.')}
+    checkpoint = read_checkpoint(args.checkpoint, what='distiller')
+    state = {k[len('student.'):]: v for k, v in checkpoint.get('state_dict', {}).items()
+             if k.startswith('student.')}
     if not state:
         raise RuntimeError(f'{args.checkpoint!r} holds no student.* weights: is it a '
                            'checkpoint of this distillation config?')
@@ -98,9 +99,8 @@ def main() -> None:
     weights_path = osp.join(args.out_dir, 'student.pth')
     plain.dump(config_path)
     meta = dict(exported_from=osp.abspath(args.checkpoint), distill_config=args.config)
-    source_meta = torch.load(args.checkpoint, map_location='cpu').get('meta', {})
-    if 'dataset_meta' in source_meta:
-        meta['dataset_meta'] = source_meta['dataset_meta']
+    if 'dataset_meta' in checkpoint.get('meta', {}):
+        meta['dataset_meta'] = checkpoint['meta']['dataset_meta']
     torch.save(dict(state_dict=student.state_dict(), meta=meta), weights_path)
     print(f'Exported the student to {config_path} and {weights_path}')
 

@@ -58,6 +58,42 @@ def allow_mmengine_checkpoint_globals() -> None:
     ])
 
 
+def read_checkpoint(path: str, what: str = 'model') -> dict:
+    """Read a whole checkpoint on the CPU with safe (``weights_only``) unpickling.
+
+    Raises:
+        FileNotFoundError: if the file does not exist.
+        RuntimeError: if safe loading refuses the file.
+    """
+    if not path or not osp.isfile(path):
+        raise FileNotFoundError(f'The {what} checkpoint {path!r} does not exist: '
+                                f"{_HINTS.get(what, 'check the path')}.")
+    try:
+        return CheckpointLoader.load_checkpoint(path, map_location='cpu')
+    except torch.serialization.pickle.UnpicklingError as error:
+        raise RuntimeError(f'Refused to load the {what} checkpoint {path!r}: it contains '
+                           'objects that could execute code when unpickled (torch '
+                           f'weights_only loading). Details: {error}') from None
+
+
+def state_dict_mismatch(expected: Dict[str, torch.Tensor],
+                        state: Dict[str, torch.Tensor]) -> Optional[str]:
+    """Describe how ``state`` differs from ``expected`` (keys and shapes); None if it fits."""
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    mismatched = [f'{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(v.shape)}'
+                  for k, v in expected.items()
+                  if k in state and hasattr(state[k], 'shape') and state[k].shape != v.shape]
+    if not (missing or unexpected or mismatched):
+        return None
+
+    def head(items):
+        return f'{items[:5]}{" ..." if len(items) > 5 else ""} ({len(items)})'
+
+    return (f'missing keys {head(missing)}, unexpected keys {head(unexpected)}, shape '
+            f'mismatches {head(mismatched)}')
+
+
 def load_checkpoint_strict(model: Optional[nn.Module], path: str,
                            what: str = 'model') -> Dict[str, torch.Tensor]:
     """Load ``path`` on the CPU and, if ``model`` is given, into it with ``strict=True``.
@@ -75,15 +111,7 @@ def load_checkpoint_strict(model: Optional[nn.Module], path: str,
         FileNotFoundError: if the file does not exist.
         RuntimeError: if the file is refused by safe loading or does not match the model.
     """
-    if not path or not osp.isfile(path):
-        raise FileNotFoundError(f'The {what} checkpoint {path!r} does not exist: '
-                                f"{_HINTS.get(what, 'check the path')}.")
-    try:
-        checkpoint = CheckpointLoader.load_checkpoint(path, map_location='cpu')
-    except torch.serialization.pickle.UnpicklingError as error:
-        raise RuntimeError(f'Refused to load the {what} checkpoint {path!r}: it contains '
-                           'objects that could execute code when unpickled (torch '
-                           f'weights_only loading). Details: {error}') from None
+    checkpoint = read_checkpoint(path, what)
     state = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, dict) else None
     if not isinstance(state, dict):
         raise RuntimeError(f'The {what} checkpoint {path!r} holds no state dict.')
@@ -96,19 +124,11 @@ def load_checkpoint_strict(model: Optional[nn.Module], path: str,
         raise RuntimeError(
             f'The {what} checkpoint {path!r} is a distiller checkpoint (keys student.*); '
             'export its student first: python tools/export_student.py CONFIG CHECKPOINT OUT_DIR')
-    expected = model.state_dict()
-    missing = [k for k in expected if k not in state]
-    unexpected = [k for k in state if k not in expected]
-    mismatched = [f'{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(v.shape)}'
-                  for k, v in expected.items()
-                  if k in state and hasattr(state[k], 'shape') and state[k].shape != v.shape]
-    if missing or unexpected or mismatched:
-        def head(items):
-            return f'{items[:5]}{" ..." if len(items) > 5 else ""} ({len(items)})'
+    mismatch = state_dict_mismatch(model.state_dict(), state)
+    if mismatch:
         raise RuntimeError(
             f'The {what} checkpoint {path!r} does not match the model built from the config: '
-            f'missing keys {head(missing)}, unexpected keys {head(unexpected)}, shape '
-            f'mismatches {head(mismatched)}. Check that the config is the one the checkpoint '
-            'was trained with (architecture, num_classes, channels).')
+            f'{mismatch}. Check that the config is the one the checkpoint was trained with '
+            '(architecture, num_classes, channels).')
     model.load_state_dict(state, strict=True)
     return state

@@ -8,7 +8,7 @@ from mmengine.utils import ProgressBar
 from torch import Tensor, nn
 
 from rdimkd_mm.registry import MODELS
-from rdimkd_mm.utils.checkpoint import load_checkpoint_strict
+from rdimkd_mm.utils.checkpoint import load_checkpoint_strict, state_dict_mismatch
 from rdimkd_mm.utils.model_config import ModelSpec, build_model, load_model_config
 from .feature_taps import FeatureTaps
 from .input_adapter import TeacherInputAdapter
@@ -315,19 +315,9 @@ class FeatureDistiller(BaseModel):
     def load_projections(self, path: str) -> None:
         """Load projections saved by ``tools/fit_projections.py`` (strict)."""
         state = load_checkpoint_strict(None, path, what='projections')
-        expected = self.projections_state_dict()
-        missing, unexpected = set(expected) - set(state), set(state) - set(expected)
-        mismatched = [k for k in set(expected) & set(state) if expected[k].shape != state[k].shape]
-        if missing or unexpected or mismatched:
-            raise ValueError(
-                f'Projections file {path!r} does not match this distiller (missing: '
-                f'{sorted(missing)[:5]}, unexpected: {sorted(unexpected)[:5]}, shape mismatch: '
-                f'{sorted(mismatched)[:5]}); refit it with tools/fit_projections.py for this '
-                'config.')
+        mismatch = state_dict_mismatch(self.projections_state_dict(), state)
+        if mismatch:
+            raise ValueError(f'Projections file {path!r} does not match this distiller '
+                             f'({mismatch}); refit it with tools/fit_projections.py for this '
+                             'config.')
         self.distill_losses.load_state_dict(state, strict=False)
-
-    # ---------------------------------------------------------------------------- export
-    def student_state_dict(self) -> Dict[str, Tensor]:
-        """The student's weights with plain (vanilla mmdet/mmseg) key names."""
-        return {k[len('student.'):]: v for k, v in self.state_dict().items()
-                if k.startswith('student.')}
