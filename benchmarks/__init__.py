@@ -1,0 +1,1 @@
+"""The rdimkd-mm benchmark (quality and cost); run it with ``python benchmarks/run.py``."""

@@ -1,0 +1,14 @@
+# Full-feature L2 mimic (FitNet-style): as rdimkd-r.py (same connector, features and weight) with
+# no projection, i.e. all 128 teacher channels.
+_base_ = ['./rdimkd-r.py']
+model = dict(distill=[
+    dict(
+        name='fpn',
+        student='neck[0:3]',
+        teacher='neck[0:3]',
+        loss=dict(
+            type='rdimkd_mm.RdimKDLoss',
+            projection=dict(type='rdimkd_mm.IdentityProjection'),
+            loss_weight=0.01)),
+])
+custom_hooks = []

@@ -1,0 +1,21 @@
+# RdimKD-R at FPN P3-P5 (128 teacher channels -> k = 32). The benchmark runner passes
+# model.teacher_checkpoint; the other arms change only the projection.
+_base_ = ['./student.py']
+model = dict(
+    _delete_=True,
+    type='rdimkd_mm.FeatureDistiller',
+    student=_base_.model,
+    teacher='benchmarks/configs/det/teacher.py',
+    teacher_checkpoint='benchmarks/work/det/teacher/iter_800.pth',
+    probe_size=(128, 128),
+    distill=[
+        dict(
+            name='fpn',
+            student='neck[0:3]',
+            teacher='neck[0:3]',
+            loss=dict(
+                type='rdimkd_mm.RdimKDLoss',
+                projection=dict(type='rdimkd_mm.RandomProjection', k=32),
+                loss_weight=0.01)),
+    ])
+custom_hooks = [dict(type='rdimkd_mm.FitProjectionsHook', num_batches=20)]

@@ -1,0 +1,12 @@
+# RdimKD-A: as rdimkd-r.py, with K = the encoder of an autoencoder fitted to the teacher's features.
+_base_ = ['./rdimkd-r.py']
+model = dict(distill=[
+    dict(
+        name='head',
+        student='decode_head.bottleneck',
+        teacher='decode_head.bottleneck',
+        loss=dict(
+            type='rdimkd_mm.RdimKDLoss',
+            projection=dict(type='rdimkd_mm.AutoencoderProjection', k=32),
+            loss_weight=0.1)),
+])

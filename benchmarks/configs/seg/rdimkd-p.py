@@ -1,0 +1,12 @@
+# RdimKD-P: as rdimkd-r.py, with K = the top-32 principal components of the teacher's features.
+_base_ = ['./rdimkd-r.py']
+model = dict(distill=[
+    dict(
+        name='head',
+        student='decode_head.bottleneck',
+        teacher='decode_head.bottleneck',
+        loss=dict(
+            type='rdimkd_mm.RdimKDLoss',
+            projection=dict(type='rdimkd_mm.PCAProjection', k=32),
+            loss_weight=0.1)),
+])

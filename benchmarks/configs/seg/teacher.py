@@ -1,0 +1,8 @@
+# Benchmark teacher: the synthetic-demo PSPNet R50 (half width, output stride 8) on 128x128 crops.
+_base_ = [
+    '../_base_/seg_data_128.py',
+    '../../../configs/_base_/schedules/synthetic_seg_schedule.py',
+    '../../../configs/_base_/models/pspnet_r50-w32-d8.py',
+]
+data_preprocessor = dict(size=_base_.crop_size)
+model = dict(data_preprocessor=data_preprocessor)

@@ -1,0 +1,190 @@
+"""Quality benchmark: train every arm with ``tools/train.py`` and collect its final metric.
+
+Runs are independent processes scheduled on ``jobs`` slots (each with ``cpu_count // jobs``
+threads); a KD run starts once its task's teacher is trained. A run whose ``result.json``
+matches its command is not repeated, so an interrupted benchmark continues where it stopped.
+"""
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional
+
+from .tasks import ARM_TITLES, Schedule, Task
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Run:
+    """One training run and, once done, its result."""
+    task: Task
+    arm: str  # 'teacher', 'baseline' or a KD arm
+    group: str  # 'teacher', 'main' or 'sweep'
+    label: str
+    seed: int
+    work_dir: Path
+    options: List[str]
+    result: Optional[dict] = None
+    process: Optional[subprocess.Popen] = field(default=None, repr=False)
+    started: float = 0.0
+
+    @property
+    def needs_teacher(self) -> bool:
+        return self.arm not in ('teacher', 'baseline')
+
+    def command(self, teacher_checkpoint: Optional[Path]) -> List[str]:
+        options = list(self.options)
+        if self.needs_teacher:
+            options.insert(0, f'model.teacher_checkpoint={teacher_checkpoint}')
+        return ['tools/train.py', self.task.config(self.arm), '--work-dir',
+                str(self.work_dir.relative_to(REPO_ROOT)), '--cfg-options', *options]
+
+
+def plan_runs(task: Task, schedule: Schedule, work_root: Path) -> List[Run]:
+    """Teacher, then every main arm for every seed, then the single-seed sweep."""
+    root = work_root / task.name
+    base = [f'default_hooks.logger.interval={max(1, min(50, schedule.student_iters // 5))}']
+    runs = [Run(task, 'teacher', 'teacher', ARM_TITLES['teacher'], schedule.seeds[0],
+                root / 'teacher',
+                base + task.schedule_options(schedule.teacher_iters)
+                + [f'randomness.seed={schedule.seeds[0]}'])]
+    student = task.schedule_options(schedule.student_iters)
+
+    def fit(arm: str) -> List[str]:
+        return ([f'custom_hooks.0.num_batches={schedule.fit_batches}']
+                if arm in task.fitted_arms else [])
+
+    for seed in schedule.seeds:
+        for arm in task.arms:
+            runs.append(Run(task, arm, 'main', ARM_TITLES[arm], seed,
+                            root / f'{arm}_seed{seed}',
+                            base + student + fit(arm) + [f'randomness.seed={seed}']))
+    if schedule.sweep:
+        seed = schedule.seeds[0]
+        for i, (label, arm, extra) in enumerate(task.sweep()):
+            runs.append(Run(task, arm, 'sweep', label, seed, root / f'sweep{i}_{arm}',
+                            base + student + fit(arm) + extra + [f'randomness.seed={seed}']))
+    return runs
+
+
+def _read_metric(run: Run) -> float:
+    """The run's final validation metric, from mmengine's ``vis_data/scalars.json``."""
+    logs = sorted(run.work_dir.glob('*/vis_data/scalars.json'))
+    if not logs:
+        raise RuntimeError(f'{run.work_dir} has no scalars.json; see {run.work_dir}/run.log')
+    for line in reversed(logs[-1].read_text().strip().splitlines()):
+        record = json.loads(line)
+        if run.task.metric_key in record:
+            return float(record[run.task.metric_key]) * run.task.metric_scale
+    raise RuntimeError(f'No {run.task.metric_key!r} in {logs[-1]}; see {run.work_dir}/run.log')
+
+
+def _checkpoint(run: Run) -> Path:
+    return Path((run.work_dir / 'last_checkpoint').read_text().strip())
+
+
+def _cached(run: Run, command: List[str]) -> Optional[dict]:
+    path = run.work_dir / 'result.json'
+    if not path.is_file():
+        return None
+    result = json.loads(path.read_text())
+    return result if result.get('command') == command else None
+
+
+class QualityBenchmark:
+    """Runs the planned runs on ``jobs`` parallel slots and prints progress."""
+
+    def __init__(self, runs: List[Run], jobs: int) -> None:
+        self.runs = runs
+        self.jobs = max(1, jobs)
+        self.threads = max(1, (os.cpu_count() or 1) // self.jobs)
+        self.teachers: Dict[str, Optional[Path]] = {}
+        self.start = time.time()
+
+    def _ready(self, run: Run) -> bool:
+        return not run.needs_teacher or self.teachers.get(run.task.name) is not None
+
+    def _launch(self, run: Run) -> None:
+        command = run.command(self.teachers.get(run.task.name))
+        cached = _cached(run, command)
+        if cached is not None:
+            run.result = cached
+            if run.arm == 'teacher':
+                self.teachers[run.task.name] = Path(cached['checkpoint'])
+            self._report(run, 'reused')
+            return
+        run.work_dir.mkdir(parents=True, exist_ok=True)
+        for old in run.work_dir.glob('2*'):  # logs of an interrupted attempt
+            if old.is_dir():
+                subprocess.run(['rm', '-rf', str(old)], check=True)
+        env = dict(os.environ, OMP_NUM_THREADS=str(self.threads),
+                   MKL_NUM_THREADS=str(self.threads), PYTHONWARNINGS='ignore')
+        log = open(run.work_dir / 'run.log', 'w')
+        log.write('$ python ' + ' '.join(shlex.quote(c) for c in command) + '\n')
+        log.flush()
+        run.started = time.time()
+        run.process = subprocess.Popen([sys.executable, *command], cwd=REPO_ROOT, env=env,
+                                       stdout=log, stderr=subprocess.STDOUT)
+        run.result = dict(command=command)
+        print(f'  start  {run.task.name} {run.label} seed {run.seed}  '
+              f'(log: {(run.work_dir / "run.log").relative_to(REPO_ROOT)})', flush=True)
+
+    def _finish(self, run: Run) -> None:
+        code = run.process.wait()
+        run.process = None
+        if code != 0:
+            log = run.work_dir / 'run.log'
+            tail = '\n'.join(log.read_text().splitlines()[-30:])
+            raise RuntimeError(f'{run.task.name} {run.label} seed {run.seed} failed '
+                               f'(exit {code}); last lines of {log}:\n{tail}')
+        run.result.update(metric=_read_metric(run), train_seconds=time.time() - run.started,
+                          threads=self.threads)
+        if run.arm == 'teacher':
+            run.result['checkpoint'] = str(_checkpoint(run))
+            self.teachers[run.task.name] = _checkpoint(run)
+        (run.work_dir / 'result.json').write_text(json.dumps(run.result, indent=2))
+        self._report(run, f'{run.result["train_seconds"]:.0f} s')
+
+    def _report(self, run: Run, how: str) -> None:
+        done = sum(r.result is not None and r.process is None for r in self.runs)
+        elapsed = (time.time() - self.start) / 60
+        print(f'[{done}/{len(self.runs)}] {run.task.name} {run.label} seed {run.seed}: '
+              f'{run.task.metric_name} {run.result["metric"]:.2f} ({how}); '
+              f'{elapsed:.1f} min elapsed', flush=True)
+
+    def run(self) -> List[Run]:
+        pending = list(self.runs)
+        active: List[Run] = []
+        while pending or active:
+            for run in [r for r in active if r.process.poll() is not None]:
+                active.remove(run)
+                self._finish(run)
+            while len(active) < self.jobs:
+                ready = next((r for r in pending if self._ready(r)), None)
+                if ready is None:
+                    break
+                pending.remove(ready)
+                self._launch(ready)
+                if ready.process is not None:
+                    active.append(ready)
+            if active:
+                time.sleep(1.0)
+            elif pending:
+                raise RuntimeError('Runs wait for a teacher that is not planned: '
+                                   f'{[r.label for r in pending]}')
+        return self.runs
+
+
+def collect(runs: List[Run]) -> List[dict]:
+    """JSON rows of every finished run."""
+    return [
+        dict(task=r.task.name, arm=r.arm, group=r.group, label=r.label, seed=r.seed,
+             metric=r.result['metric'], train_seconds=r.result.get('train_seconds'),
+             command='python ' + ' '.join(shlex.quote(c) for c in r.result['command']))
+        for r in runs
+    ]

@@ -1,0 +1,126 @@
+"""Summaries, markdown tables and plots of the benchmark's JSON results."""
+import statistics
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import matplotlib
+
+matplotlib.use('Agg')
+import matplotlib.pyplot as plt  # noqa: E402
+
+from .tasks import ARM_TITLES, TASKS  # noqa: E402
+
+
+def summarise_quality(rows: List[dict], task: str) -> dict:
+    """Mean, spread and gap closed of every main arm of ``task``.
+
+    The gap closed is ``(arm - baseline) / (teacher - baseline)`` of the seed means; ``wins``
+    counts the seeds where the arm beats the baseline trained with the same seed.
+    """
+    rows = [r for r in rows if r['task'] == task]
+    teacher = [r['metric'] for r in rows if r['arm'] == 'teacher']
+    main = [r for r in rows if r['group'] == 'main']
+    baseline = {r['seed']: r['metric'] for r in main if r['arm'] == 'baseline'}
+    base_mean = statistics.mean(baseline.values()) if baseline else None
+    teacher_metric = teacher[0] if teacher else None
+    arms = []
+    for arm in TASKS[task].arms:
+        values = {r['seed']: r['metric'] for r in main if r['arm'] == arm}
+        if not values:
+            continue
+        mean = statistics.mean(values.values())
+        std = statistics.stdev(values.values()) if len(values) > 1 else 0.0
+        entry = dict(arm=arm, title=ARM_TITLES[arm], seeds=sorted(values),
+                     values=[values[s] for s in sorted(values)], mean=mean, std=std)
+        if arm != 'baseline' and base_mean is not None:
+            entry['delta'] = mean - base_mean
+            paired = [values[s] > baseline[s] for s in values if s in baseline]
+            entry['wins'] = f'{sum(paired)}/{len(paired)}'
+            gap = (teacher_metric - base_mean) if teacher_metric is not None else 0.0
+            entry['gap_closed'] = entry['delta'] / gap if gap > 0 else None
+        arms.append(entry)
+    sweep = [dict(label=r['label'], arm=r['arm'], seed=r['seed'], metric=r['metric'],
+                  command=r['command']) for r in rows if r['group'] == 'sweep']
+    return dict(task=task, teacher=teacher_metric, baseline_mean=base_mean, arms=arms,
+                sweep=sweep)
+
+
+def _fmt(value: Optional[float], spec: str = '.2f', signed: bool = False) -> str:
+    if value is None:
+        return 'n/a'
+    return format(value, ('+' if signed else '') + spec)
+
+
+def quality_markdown(summary: dict) -> str:
+    task = TASKS[summary['task']]
+    lines = [f'### {task.title}', '',
+             f'Distilled feature: {task.distill_point}, k = {task.default_k} of '
+             f'{task.teacher_channels} teacher channels, loss weight {task.default_weight:g}.',
+             '', f'| model | {task.metric_name}, mean ± std | per seed | Δ vs baseline | '
+             'beats baseline (same seed) | teacher-student gap closed |',
+             '|---|---|---|---|---|---|',
+             f'| teacher | {_fmt(summary["teacher"])} | 1 run | | | |']
+    for arm in summary['arms']:
+        per_seed = ', '.join(f'{v:.2f}' for v in arm['values'])
+        gap = arm.get('gap_closed')
+        lines.append(
+            f'| {arm["title"]} | {arm["mean"]:.2f} ± {arm["std"]:.2f} | {per_seed} | '
+            f'{_fmt(arm.get("delta"), signed=True) if "delta" in arm else ""} | '
+            f'{arm.get("wins", "")} | {"" if gap is None else f"{gap * 100:.0f}%"} |')
+    if summary['sweep']:
+        lines += ['', f'Sweep (seed {summary["sweep"][0]["seed"]} only; compare with the '
+                  'seed-0 values above):', '', f'| run | {task.metric_name} |', '|---|---|']
+        lines += [f'| {s["label"]} | {s["metric"]:.2f} |' for s in summary['sweep']]
+    return '\n'.join(lines) + '\n'
+
+
+def plot_quality(summaries: List[dict], path: Path) -> None:
+    """One panel per task: per-arm mean ± std with the seeds as dots, teacher as a line."""
+    fig, axes = plt.subplots(1, len(summaries), figsize=(6.5 * len(summaries), 4.2),
+                             squeeze=False)
+    for ax, summary in zip(axes[0], summaries):
+        task = TASKS[summary['task']]
+        arms = summary['arms']
+        x = range(len(arms))
+        colors = ['0.6' if a['arm'] == 'baseline' else
+                  ('tab:orange' if a['arm'] == 'fitnet-l2' else 'tab:blue') for a in arms]
+        ax.bar(x, [a['mean'] for a in arms], yerr=[a['std'] for a in arms], color=colors,
+               capsize=4, alpha=0.8)
+        for i, arm in enumerate(arms):
+            ax.scatter([i] * len(arm['values']), arm['values'], color='k', s=12, zorder=3)
+        if summary['teacher'] is not None:
+            ax.axhline(summary['teacher'], color='tab:green', linestyle='--', label='teacher')
+            ax.legend(loc='lower right')
+        ax.set_xticks(list(x))
+        ax.set_xticklabels([a['title'].replace('student + ', '+ ') for a in arms],
+                           rotation=20, ha='right')
+        ax.set_ylabel(task.metric_name)
+        low = min(min(a['values']) for a in arms)
+        high = max([max(a['values']) for a in arms] + [summary['teacher'] or 0])
+        ax.set_ylim(max(0.0, low - 0.25 * (high - low + 1e-6)), high + 0.1 * (high - low + 1e-6))
+        ax.set_title(task.title.split(':')[0] + f' ({task.distill_point})')
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def cost_markdown(cost: dict) -> str:
+    lines = [f'### {cost["task"]}: batch of {cost["batch_size"]} images '
+             f'{cost["input_shape"][1]}x{cost["input_shape"][2]} on {cost["device"]}', '',
+             '| step | time per iteration (ms, median) | peak memory (MB) | memory growth '
+             'during the step (MB) |', '|---|---|---|---|']
+    memory: Dict[str, dict] = cost.get('memory', {})
+    for name, ms in cost['times_ms'].items():
+        mem = memory.get(name, {})
+        peak, growth = mem.get('peak_mb'), mem.get('growth_mb')
+        lines.append(f'| {name} | {ms:.1f} | {"" if peak is None else f"{peak:.0f}"} | '
+                     f'{"" if growth is None else f"{growth:.0f}"} |')
+    if memory:
+        lines += ['', f'Memory: {cost["memory_kind"]}.']
+    lines += ['', '| ratio (median of per-round ratios) | value |', '|---|---|']
+    lines += [f'| {name} | {value:.2f} |' for name, value in cost['ratios'].items()]
+    if cost['fit_seconds']:
+        fits = ', '.join(f'{k} {v:.2f} s' for k, v in cost['fit_seconds'].items())
+        lines += ['', f'One-time projection fit before training ({cost["fit_batches"]} '
+                  f'batches): {fits}. RdimKD-R and full L2 need none.']
+    return '\n'.join(lines) + '\n'

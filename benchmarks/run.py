@@ -1,0 +1,156 @@
+"""Benchmark: does RdimKD pay off on the synthetic COCO/Cityscapes sets, and what does it cost?
+
+    python benchmarks/run.py            # full run: 3 seeds, both tasks, quality + cost
+    python benchmarks/run.py --quick    # smoke check: 1 seed, tiny schedules (~10 min)
+
+Quality: teacher, student baseline, student + RdimKD-R/-P/-A and the full-feature L2 mimic,
+each trained with tools/train.py on the same data and schedule, plus a single-seed sweep of
+RdimKD-R's k and loss weight. Cost: time per iteration and peak memory of each training step.
+Writes JSON, markdown and a plot to benchmarks/results/ (quick mode: benchmarks/results/quick/).
+Each run's log is under benchmarks/work/; a rerun reuses finished runs.
+"""
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+import torch  # noqa: E402
+
+from benchmarks import report  # noqa: E402
+from benchmarks.tasks import TASKS  # noqa: E402
+
+GROUP_ORDER = {'teacher': 0, 'main': 2, 'sweep': 3}
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='RdimKD quality and cost benchmark')
+    parser.add_argument('--quick', action='store_true',
+                        help='smoke check: one seed and tiny schedules (~10 min)')
+    parser.add_argument('--tasks', nargs='+', choices=sorted(TASKS), default=['det', 'seg'])
+    parser.add_argument('--parts', nargs='+', choices=['quality', 'cost'],
+                        default=['quality', 'cost'])
+    parser.add_argument('--jobs', type=int, default=2,
+                        help='training runs at a time, each with cpu_count // jobs threads')
+    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu',
+                        help='device of the cost benchmark')
+    parser.add_argument('--work-root', default='benchmarks/work')
+    parser.add_argument('--results-dir', help='default: benchmarks/results[/quick]')
+    return parser.parse_args()
+
+
+def machine() -> dict:
+    cpu = platform.processor()
+    try:
+        cpu = next(line.split(':', 1)[1].strip()
+                   for line in Path('/proc/cpuinfo').read_text().splitlines()
+                   if line.startswith('model name'))
+    except (OSError, StopIteration):
+        pass
+    info = dict(cpu=cpu, cpu_count=os.cpu_count(), torch=torch.__version__,
+                python=platform.python_version(), system=platform.platform())
+    if torch.cuda.is_available():
+        info['gpu'] = torch.cuda.get_device_name(0)
+    return info
+
+
+def make_data(task_names) -> None:
+    from rdimkd_mm.datasets import generate_cityscapes_segmentation, generate_coco_detection
+    for name in task_names:
+        task = TASKS[name]
+        root = REPO_ROOT / task.data_root
+        if (root / 'done').is_file():
+            continue
+        print(f'Generating {task.data_root} ({task.data_size})', flush=True)
+        generate = generate_coco_detection if task.data_kind == 'det' else \
+            generate_cityscapes_segmentation
+        generate(str(root), seed=0, progress=False, **task.data_size)
+        (root / 'done').write_text(json.dumps(task.data_size, default=list))
+
+
+def run_quality(args, mode: str, results: Path, command: str) -> None:
+    from benchmarks.quality import QualityBenchmark, collect, plan_runs
+    start = time.time()
+    runs = []
+    for name in args.tasks:
+        runs += plan_runs(TASKS[name], TASKS[name].schedules[mode], REPO_ROOT / args.work_root)
+    # Teachers first, then baselines (no teacher needed), then KD arms seed by seed, sweeps.
+    runs.sort(key=lambda r: (GROUP_ORDER[r.group] - (r.arm == 'baseline'), r.seed))
+    print(f'Quality: {len(runs)} training runs, {args.jobs} at a time', flush=True)
+    rows = collect(QualityBenchmark(runs, args.jobs).run())
+    summaries = [report.summarise_quality(rows, name) for name in args.tasks]
+    schedules = {name: vars(TASKS[name].schedules[mode]) for name in args.tasks}
+    (results / 'quality.json').write_text(json.dumps(dict(
+        command=command, mode=mode, date=time.strftime('%Y-%m-%d'), machine=machine(),
+        wall_seconds=time.time() - start, schedules=schedules, summaries=summaries,
+        runs=rows), indent=2))
+    report.plot_quality(summaries, results / 'quality.png')
+    header = (f'Written by `{command}` on {time.strftime("%Y-%m-%d")}, {machine()["cpu"]} '
+              f'({os.cpu_count()} cores), in {(time.time() - start) / 60:.0f} min. '
+              'Every number comes from `quality.json` next to this file, which also holds '
+              'the exact command of every run.\n\n'
+              + ''.join(f'- {name}: teacher {s["teacher_iters"]} iterations, students '
+                        f'{s["student_iters"]} iterations, seeds {list(s["seeds"])}\n'
+                        for name, s in schedules.items()))
+    (results / 'quality.md').write_text(
+        header + '\n' + '\n'.join(report.quality_markdown(s) for s in summaries)
+        + '\n![quality](quality.png)\n')
+    print('\n' + (results / 'quality.md').read_text(), flush=True)
+
+
+def run_cost(args, mode: str, results: Path, command: str) -> None:
+    from benchmarks.cost import cpu_peak_memory, measure_task
+    quick = mode == 'quick'
+    work_dir = REPO_ROOT / args.work_root / 'cost'
+    costs = []
+    for name in args.tasks:
+        torch.set_num_threads(os.cpu_count() or 1)
+        cost = measure_task(TASKS[name], args.device, work_dir, rounds=2 if quick else 7,
+                            iters=1 if quick else 3, warmup=1 if quick else 3,
+                            fit_batches=TASKS[name].schedules[mode].fit_batches)
+        if not args.device.startswith('cuda'):
+            cost['memory'] = cpu_peak_memory(TASKS[name], work_dir, cost['fit_batches'],
+                                             args.jobs)
+            cost['memory_kind'] = ('peak resident set size (RSS, Linux VmHWM) of a fresh process '
+                                   'that builds only that arm and runs 1 + 3 steps, over the '
+                                   'last 3; growth = that peak minus the RSS before them')
+        cost['device'] = args.device
+        costs.append(cost)
+    device = 'gpu' if args.device.startswith('cuda') else 'cpu'
+    (results / f'cost_{device}.json').write_text(json.dumps(dict(
+        command=command, mode=mode, date=time.strftime('%Y-%m-%d'), machine=machine(),
+        threads=torch.get_num_threads(), tasks=costs), indent=2))
+    text = (f'Written by `{command}` on {time.strftime("%Y-%m-%d")}: {machine()}, '
+            f'{torch.get_num_threads()} threads. Every number comes from `cost_{device}.json` '
+            'next to this file.\n\n' + '\n'.join(report.cost_markdown(c) for c in costs))
+    (results / f'cost_{device}.md').write_text(text)
+    print('\n' + text, flush=True)
+
+
+def main() -> None:
+    args = parse_args()
+    mode = 'quick' if args.quick else 'full'
+    results = REPO_ROOT / (args.results_dir or
+                           ('benchmarks/results/quick' if args.quick else 'benchmarks/results'))
+    results.mkdir(parents=True, exist_ok=True)
+    if args.quick:  # keep the full run's finished runs
+        args.work_root = f'{args.work_root}/quick'
+    command = 'python ' + ' '.join(['benchmarks/run.py', *sys.argv[1:]])
+    start = time.time()
+    make_data(args.tasks)
+    if 'quality' in args.parts:
+        run_quality(args, mode, results, command)
+    if 'cost' in args.parts:
+        run_cost(args, mode, results, command)
+    print(f'Benchmark done in {(time.time() - start) / 60:.1f} min; results in '
+          f'{results.relative_to(REPO_ROOT)}/', flush=True)
+
+
+if __name__ == '__main__':
+    main()
