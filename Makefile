@@ -1,7 +1,7 @@
 # rdimkd-mm: every target sets up .venv first (scripts/setup_env.sh; seconds once built).
 PY := .venv/bin/python
 
-.PHONY: setup demo test bench clean-demo
+.PHONY: setup demo test bench bench-quick clean-demo
 
 setup:
 	bash scripts/setup_env.sh
@@ -11,6 +11,12 @@ demo: setup
 
 test: setup
 	$(PY) -m pytest tests -q
+
+bench: setup
+	$(PY) benchmarks/run.py
+
+bench-quick: setup
+	$(PY) benchmarks/run.py --quick
 
 clean-demo:
 	rm -rf work_dirs/demo

@@ -42,7 +42,7 @@ class Run:
         if self.needs_teacher:
             options.insert(0, f'model.teacher_checkpoint={teacher_checkpoint}')
         return ['tools/train.py', self.task.config(self.arm), '--work-dir',
-                str(self.work_dir.relative_to(REPO_ROOT)), '--cfg-options', *options]
+                os.path.relpath(self.work_dir, REPO_ROOT), '--cfg-options', *options]
 
 
 def plan_runs(task: Task, schedule: Schedule, work_root: Path) -> List[Run]:
@@ -132,7 +132,7 @@ class QualityBenchmark:
                                        stdout=log, stderr=subprocess.STDOUT)
         run.result = dict(command=command)
         print(f'  start  {run.task.name} {run.label} seed {run.seed}  '
-              f'(log: {(run.work_dir / "run.log").relative_to(REPO_ROOT)})', flush=True)
+              f'(log: {os.path.relpath(run.work_dir / "run.log", REPO_ROOT)})', flush=True)
 
     def _finish(self, run: Run) -> None:
         code = run.process.wait()

@@ -99,7 +99,7 @@ TASKS: Dict[str, Task] = {
         default_weight=0.01,
         teacher_channels=128,
         schedules=dict(
-            full=Schedule(teacher_iters=1000, student_iters=500, seeds=(0, 1, 2),
+            full=Schedule(teacher_iters=1200, student_iters=500, seeds=(0, 1, 2),
                           fit_batches=20, sweep=True),
             quick=Schedule(teacher_iters=60, student_iters=30, seeds=(0,), fit_batches=2,
                            sweep=True))),
@@ -118,7 +118,7 @@ TASKS: Dict[str, Task] = {
         default_weight=0.1,
         teacher_channels=128,
         schedules=dict(
-            full=Schedule(teacher_iters=1000, student_iters=500, seeds=(0, 1, 2),
+            full=Schedule(teacher_iters=1200, student_iters=500, seeds=(0, 1, 2),
                           fit_batches=20, sweep=True),
             quick=Schedule(teacher_iters=60, student_iters=30, seeds=(0,), fit_batches=2,
                            sweep=True))),

@@ -7,7 +7,7 @@ model = dict(
     type='rdimkd_mm.FeatureDistiller',
     student=_base_.model,
     teacher='benchmarks/configs/seg/teacher.py',
-    teacher_checkpoint='benchmarks/work/seg/teacher/iter_800.pth',
+    teacher_checkpoint='benchmarks/work/seg/teacher/iter_1200.pth',
     probe_size=(128, 128),
     distill=[
         dict(

@@ -1,0 +1,94 @@
+"""The benchmark's plan, summaries and reports (benchmarks/); the benchmark itself is not run."""
+import sys
+from pathlib import Path
+
+import pytest
+from mmengine.config import Config
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+from benchmarks import report  # noqa: E402
+from benchmarks.quality import plan_runs  # noqa: E402
+from benchmarks.tasks import TASKS  # noqa: E402
+
+
+@pytest.mark.parametrize('task', sorted(TASKS))
+def test_plan_runs(task, tmp_path):
+    spec = TASKS[task]
+    schedule = spec.schedules['full']
+    runs = plan_runs(spec, schedule, tmp_path)
+    assert runs[0].arm == 'teacher' and not runs[0].needs_teacher
+    main = [r for r in runs if r.group == 'main']
+    assert len(main) == len(spec.arms) * len(schedule.seeds) >= 15
+    assert {(r.arm, r.seed) for r in main} == {(a, s) for a in spec.arms for s in schedule.seeds}
+    for run in main:
+        assert f'randomness.seed={run.seed}' in run.options
+        assert f'train_cfg.max_iters={schedule.student_iters}' in run.options
+        assert run.needs_teacher == (run.arm != 'baseline')
+        command = run.command(Path('teacher.pth'))
+        assert ('model.teacher_checkpoint=teacher.pth' in command) == run.needs_teacher
+        assert (f'custom_hooks.0.num_batches={schedule.fit_batches}' in run.options) == (
+            run.arm in ('rdimkd-p', 'rdimkd-a', 'rdimkd-r'))
+    sweep = [r for r in runs if r.group == 'sweep']
+    assert len(sweep) == len(spec.sweep()) and all(r.seed == schedule.seeds[0] for r in sweep)
+    assert len({r.work_dir for r in runs}) == len(runs)
+
+
+@pytest.mark.parametrize('task', sorted(TASKS))
+def test_arm_configs(task):
+    """Each arm changes only the projection (the loss weight and points are shared)."""
+    spec = TASKS[task]
+    losses = {}
+    for arm in spec.arms[1:]:
+        cfg = Config.fromfile(str(REPO_ROOT / spec.config(arm)))
+        assert cfg.model.type == 'rdimkd_mm.FeatureDistiller'
+        assert (REPO_ROOT / cfg.model.teacher).is_file()
+        (point, ) = cfg.model.distill
+        losses[arm] = point.loss
+        assert point.loss.loss_weight == spec.default_weight
+    projections = {arm: loss.projection.type.split('.')[-1] for arm, loss in losses.items()}
+    assert projections == {'rdimkd-r': 'RandomProjection', 'rdimkd-p': 'PCAProjection',
+                           'rdimkd-a': 'AutoencoderProjection',
+                           'fitnet-l2': 'IdentityProjection'}
+    assert {loss.projection.get('k') for arm, loss in losses.items()
+            if arm != 'fitnet-l2'} == {spec.default_k}
+    student = Config.fromfile(str(REPO_ROOT / spec.config('baseline')))
+    distill = Config.fromfile(str(REPO_ROOT / spec.config('rdimkd-r')))
+    assert distill.model.student == student.model
+    assert distill.train_dataloader == student.train_dataloader
+
+
+def _rows():
+    rows = [dict(task='det', arm='teacher', group='teacher', label='teacher', seed=0,
+                 metric=10.0, command='c')]
+    for seed, (base, kd, l2) in enumerate([(4.0, 6.0, 5.0), (5.0, 6.5, 4.0), (6.0, 5.5, 4.5)]):
+        for arm, value in (('baseline', base), ('rdimkd-r', kd), ('fitnet-l2', l2)):
+            rows.append(dict(task='det', arm=arm, group='main', label=arm, seed=seed,
+                             metric=value, command='c'))
+    rows.append(dict(task='det', arm='rdimkd-r', group='sweep', label='RdimKD-R k=8', seed=0,
+                     metric=5.5, command='c'))
+    return rows
+
+
+def test_summarise_quality():
+    summary = report.summarise_quality(_rows(), 'det')
+    assert summary['teacher'] == 10.0 and summary['baseline_mean'] == pytest.approx(5.0)
+    arms = {a['arm']: a for a in summary['arms']}
+    assert list(arms) == ['baseline', 'rdimkd-r', 'fitnet-l2']  # in the task's arm order
+    kd = arms['rdimkd-r']
+    assert kd['mean'] == pytest.approx(6.0) and kd['std'] == pytest.approx(0.5)
+    assert kd['delta'] == pytest.approx(1.0) and kd['gap_closed'] == pytest.approx(0.2)
+    assert kd['wins'] == '2/3'
+    assert arms['fitnet-l2']['wins'] == '1/3'  # seed 0: 5.0 > 4.0
+    assert arms['fitnet-l2']['gap_closed'] == pytest.approx(-0.1)
+    assert summary['sweep'][0]['label'] == 'RdimKD-R k=8'
+
+
+def test_quality_report_files(tmp_path):
+    summary = report.summarise_quality(_rows(), 'det')
+    text = report.quality_markdown(summary)
+    assert '| student + RdimKD-R | 6.00 ± 0.50 | 6.00, 6.50, 5.50 | +1.00 | 2/3 | 20% |' in text
+    assert '| RdimKD-R k=8 | 5.50 |' in text
+    report.plot_quality([summary], tmp_path / 'quality.png')
+    assert (tmp_path / 'quality.png').read_bytes()[:4] == b'\x89PNG'
