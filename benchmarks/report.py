@@ -124,3 +124,32 @@ def cost_markdown(cost: dict) -> str:
         lines += ['', f'One-time projection fit before training ({cost["fit_batches"]} '
                   f'batches): {fits}. RdimKD-R and full L2 need none.']
     return '\n'.join(lines) + '\n'
+
+
+def machine_line(machine: dict) -> str:
+    """'CPU model (N cores[, GPU]), torch X, system' from ``run.machine()``."""
+    gpu = f', {machine["gpu"]}' if machine.get('gpu') else ''
+    return (f'{machine["cpu"]} ({machine["cpu_count"]} cores{gpu}), torch {machine["torch"]}, '
+            f'{machine["system"]}')
+
+
+def write_quality_report(data: dict, results: Path) -> None:
+    """``quality.md`` and ``quality.png`` in ``results`` from the quality JSON."""
+    plot_quality(data['summaries'], results / 'quality.png')
+    schedules = ''.join(
+        f'- {name}: teacher {s["teacher_iters"]} iterations, students {s["student_iters"]} '
+        f'iterations, seeds {list(s["seeds"])}\n' for name, s in data['schedules'].items())
+    header = (f'Written by `{data["command"]}` on {data["date"]}, {machine_line(data["machine"])}'
+              f', in {data["wall_seconds"] / 60:.0f} min. Every number comes from '
+              '`quality.json` next to this file, which also holds the exact command of every '
+              f'run.\n\n{schedules}')
+    body = '\n'.join(quality_markdown(s) for s in data['summaries'])
+    (results / 'quality.md').write_text(f'{header}\n{body}\n![quality](quality.png)\n')
+
+
+def write_cost_report(data: dict, path: Path) -> None:
+    """The cost markdown at ``path`` from the cost JSON."""
+    header = (f'Written by `{data["command"]}` on {data["date"]}, {machine_line(data["machine"])}'
+              f', {data["threads"]} threads. Every number comes from `{path.stem}.json` next '
+              'to this file.\n\n')
+    path.write_text(header + '\n'.join(cost_markdown(c) for c in data['tasks']))

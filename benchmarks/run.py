@@ -26,7 +26,6 @@ import torch  # noqa: E402
 from benchmarks import report  # noqa: E402
 from benchmarks.tasks import TASKS  # noqa: E402
 
-GROUP_ORDER = {'teacher': 0, 'main': 2, 'sweep': 3}
 
 
 def parse_args() -> argparse.Namespace:
@@ -42,6 +41,8 @@ def parse_args() -> argparse.Namespace:
                         help='device of the cost benchmark')
     parser.add_argument('--work-root', default='benchmarks/work')
     parser.add_argument('--results-dir', help='default: benchmarks/results[/quick]')
+    parser.add_argument('--report-only', action='store_true',
+                        help='only re-render the markdown and plots from the JSON results')
     return parser.parse_args()
 
 
@@ -81,26 +82,17 @@ def run_quality(args, mode: str, results: Path, command: str) -> None:
     for name in args.tasks:
         runs += plan_runs(TASKS[name], TASKS[name].schedules[mode], REPO_ROOT / args.work_root)
     # Teachers first, then baselines (no teacher needed), then KD arms seed by seed, sweeps.
-    runs.sort(key=lambda r: (GROUP_ORDER[r.group] - (r.arm == 'baseline'), r.seed))
+    order = {'teacher': 0, 'baseline': 1, 'main': 2, 'sweep': 3}
+    runs.sort(key=lambda r: (order['baseline' if r.arm == 'baseline' else r.group], r.seed))
     print(f'Quality: {len(runs)} training runs, {args.jobs} at a time', flush=True)
     rows = collect(QualityBenchmark(runs, args.jobs).run())
     summaries = [report.summarise_quality(rows, name) for name in args.tasks]
-    schedules = {name: vars(TASKS[name].schedules[mode]) for name in args.tasks}
-    (results / 'quality.json').write_text(json.dumps(dict(
-        command=command, mode=mode, date=time.strftime('%Y-%m-%d'), machine=machine(),
-        wall_seconds=time.time() - start, schedules=schedules, summaries=summaries,
-        runs=rows), indent=2))
-    report.plot_quality(summaries, results / 'quality.png')
-    header = (f'Written by `{command}` on {time.strftime("%Y-%m-%d")}, {machine()["cpu"]} '
-              f'({os.cpu_count()} cores), in {(time.time() - start) / 60:.0f} min. '
-              'Every number comes from `quality.json` next to this file, which also holds '
-              'the exact command of every run.\n\n'
-              + ''.join(f'- {name}: teacher {s["teacher_iters"]} iterations, students '
-                        f'{s["student_iters"]} iterations, seeds {list(s["seeds"])}\n'
-                        for name, s in schedules.items()))
-    (results / 'quality.md').write_text(
-        header + '\n' + '\n'.join(report.quality_markdown(s) for s in summaries)
-        + '\n![quality](quality.png)\n')
+    data = dict(command=command, mode=mode, date=time.strftime('%Y-%m-%d'), machine=machine(),
+                wall_seconds=time.time() - start,
+                schedules={name: vars(TASKS[name].schedules[mode]) for name in args.tasks},
+                summaries=summaries, runs=rows)
+    (results / 'quality.json').write_text(json.dumps(data, indent=2))
+    report.write_quality_report(data, results)
     print('\n' + (results / 'quality.md').read_text(), flush=True)
 
 
@@ -123,14 +115,20 @@ def run_cost(args, mode: str, results: Path, command: str) -> None:
         cost['device'] = args.device
         costs.append(cost)
     device = 'gpu' if args.device.startswith('cuda') else 'cpu'
-    (results / f'cost_{device}.json').write_text(json.dumps(dict(
-        command=command, mode=mode, date=time.strftime('%Y-%m-%d'), machine=machine(),
-        threads=torch.get_num_threads(), tasks=costs), indent=2))
-    text = (f'Written by `{command}` on {time.strftime("%Y-%m-%d")}: {machine()}, '
-            f'{torch.get_num_threads()} threads. Every number comes from `cost_{device}.json` '
-            'next to this file.\n\n' + '\n'.join(report.cost_markdown(c) for c in costs))
-    (results / f'cost_{device}.md').write_text(text)
-    print('\n' + text, flush=True)
+    data = dict(command=command, mode=mode, date=time.strftime('%Y-%m-%d'), machine=machine(),
+                threads=torch.get_num_threads(), tasks=costs)
+    (results / f'cost_{device}.json').write_text(json.dumps(data, indent=2))
+    report.write_cost_report(data, results / f'cost_{device}.md')
+    print('\n' + (results / f'cost_{device}.md').read_text(), flush=True)
+
+
+def rewrite_reports(results: Path) -> None:
+    """Re-render the markdown and plots from the JSON files in ``results``."""
+    if (results / 'quality.json').is_file():
+        report.write_quality_report(json.loads((results / 'quality.json').read_text()), results)
+    for path in sorted(results.glob('cost_*.json')):
+        report.write_cost_report(json.loads(path.read_text()), path.with_suffix('.md'))
+    print(f'Rewrote the reports in {results}')
 
 
 def main() -> None:
@@ -141,6 +139,9 @@ def main() -> None:
     results.mkdir(parents=True, exist_ok=True)
     if args.quick:  # keep the full run's finished runs
         args.work_root = f'{args.work_root}/quick'
+    if args.report_only:
+        rewrite_reports(results)
+        return
     command = 'python ' + ' '.join(['benchmarks/run.py', *sys.argv[1:]])
     start = time.time()
     make_data(args.tasks)
