@@ -160,23 +160,29 @@ class QualityBenchmark:
     def run(self) -> List[Run]:
         pending = list(self.runs)
         active: List[Run] = []
-        while pending or active:
-            for run in [r for r in active if r.process.poll() is not None]:
-                active.remove(run)
-                self._finish(run)
-            while len(active) < self.jobs:
-                ready = next((r for r in pending if self._ready(r)), None)
-                if ready is None:
-                    break
-                pending.remove(ready)
-                self._launch(ready)
-                if ready.process is not None:
-                    active.append(ready)
-            if active:
-                time.sleep(1.0)
-            elif pending:
-                raise RuntimeError('Runs wait for a teacher that is not planned: '
-                                   f'{[r.label for r in pending]}')
+        try:
+            while pending or active:
+                for run in [r for r in active if r.process.poll() is not None]:
+                    active.remove(run)
+                    self._finish(run)
+                while len(active) < self.jobs:
+                    ready = next((r for r in pending if self._ready(r)), None)
+                    if ready is None:
+                        break
+                    pending.remove(ready)
+                    self._launch(ready)
+                    if ready.process is not None:
+                        active.append(ready)
+                if active:
+                    time.sleep(1.0)
+                elif pending:
+                    raise RuntimeError('Runs wait for a teacher that is not planned: '
+                                       f'{[r.label for r in pending]}')
+        finally:  # a failed run or Ctrl-C stops the runs still going
+            for run in active:
+                if run.process is not None and run.process.poll() is None:
+                    run.process.terminate()
+                    run.process.wait()
         return self.runs
 
 
