@@ -152,4 +152,23 @@ def write_cost_report(data: dict, path: Path) -> None:
     header = (f'Written by `{data["command"]}` on {data["date"]}, {machine_line(data["machine"])}'
               f', {data["threads"]} threads. Every number comes from `{path.stem}.json` next '
               'to this file.\n\n')
-    path.write_text(header + '\n'.join(cost_markdown(c) for c in data['tasks']))
+    plot_cost(data['tasks'], path.with_suffix('.png'))
+    path.write_text(header + '\n'.join(cost_markdown(c) for c in data['tasks'])
+                    + f'\n![cost]({path.stem}.png)\n')
+
+
+def plot_cost(costs: List[dict], path: Path) -> None:
+    """One panel per task: median time per iteration of every timed step."""
+    fig, axes = plt.subplots(1, len(costs), figsize=(7 * len(costs), 4), squeeze=False)
+    for ax, cost in zip(axes[0], costs):
+        names = list(cost['times_ms'])[::-1]
+        colors = ['tab:green' if n.startswith('student') else
+                  ('0.6' if 'alone' in n or n.startswith('teacher') else 'tab:blue')
+                  for n in names]
+        ax.barh(names, [cost['times_ms'][n] for n in names], color=colors)
+        ax.set_xlabel(f'ms per iteration (median, {cost["device"]})')
+        ax.set_title(f'{cost["task"]}: batch {cost["batch_size"]}, '
+                     f'{cost["input_shape"][1]}x{cost["input_shape"][2]}')
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -92,3 +92,19 @@ def test_quality_report_files(tmp_path):
     assert '| RdimKD-R k=8 | 5.50 |' in text
     report.plot_quality([summary], tmp_path / 'quality.png')
     assert (tmp_path / 'quality.png').read_bytes()[:4] == b'\x89PNG'
+
+
+def test_cost_report_files(tmp_path):
+    cost = dict(task='det', device='cpu', batch_size=8, input_shape=[3, 128, 128],
+                times_ms={'student alone': 60.0, 'KD RdimKD-R': 100.0},
+                ratios={'KD RdimKD-R step / student step': 1.7},
+                fit_seconds={'RdimKD-P': 0.5}, fit_batches=20,
+                memory={'student alone': dict(peak_mb=500.0, growth_mb=30.0)},
+                memory_kind='peak RSS')
+    data = dict(command='python benchmarks/run.py', date='2026-01-01', threads=2, tasks=[cost],
+                machine=dict(cpu='CPU', cpu_count=2, torch='2', system='Linux'))
+    report.write_cost_report(data, tmp_path / 'cost_cpu.md')
+    text = (tmp_path / 'cost_cpu.md').read_text()
+    assert '| student alone | 60.0 | 500 | 30 |' in text and '| KD RdimKD-R | 100.0 |  |  |' in text
+    assert '| KD RdimKD-R step / student step | 1.70 |' in text and 'RdimKD-P 0.50 s' in text
+    assert (tmp_path / 'cost_cpu.png').read_bytes()[:4] == b'\x89PNG'
