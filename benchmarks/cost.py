@@ -3,8 +3,8 @@
 Every arm is built from the benchmark's own configs and trained on the same real batch of the
 task's train dataloader, with ``model.train_step`` (data preprocessor, forward, backward and
 an AdamW step), so the numbers are those of ``tools/train.py`` minus data loading. Arms are
-timed round-robin and each ratio is taken within a round, then the median over rounds, so slow
-drifts of a shared machine cancel out. The teacher's weights are random (cost does not depend
+timed round-robin (the order rotates every round) and each ratio is taken within a round, then
+the median over rounds, so slow drifts of a shared machine cancel out. The teacher's weights are random (cost does not depend
 on them). Peak memory is ``torch.cuda.max_memory_allocated`` on a GPU; on a CPU it is the peak
 resident set size of a fresh process that builds only that arm and trains a few steps.
 """
@@ -60,11 +60,9 @@ class CostArms:
         self.task, self.device, self.fit_batches = task, device, fit_batches
         cfg = Config.fromfile(str(REPO_ROOT / task.config('baseline')))
         self.scope = cfg.default_scope
-        loader_cfg = copy.deepcopy(cfg.train_dataloader)
-        loader_cfg.update(num_workers=0, persistent_workers=False)
-        with DefaultScope.overwrite_default_scope(self.scope):
-            self.loader = Runner.build_dataloader(loader_cfg, seed=0)
-        self.batch = next(iter(self.loader))
+        self.loader_cfg = copy.deepcopy(cfg.train_dataloader)
+        self.loader_cfg.update(num_workers=0, persistent_workers=False)
+        self.batch = next(iter(self._loader()))
         self.teacher_checkpoint = work_dir / f'{task.name}_random_teacher.pth'
         if not self.teacher_checkpoint.is_file():
             torch.manual_seed(0)
@@ -72,6 +70,12 @@ class CostArms:
             work_dir.mkdir(parents=True, exist_ok=True)
             torch.save(dict(state_dict=teacher.state_dict()), self.teacher_checkpoint)
         self.fit_seconds: Dict[str, float] = {}
+
+    def _loader(self):
+        """A fresh train dataloader: a second iterator over one InfiniteSampler yields nothing
+        once the first is closed."""
+        with DefaultScope.overwrite_default_scope(self.scope):
+            return Runner.build_dataloader(copy.deepcopy(self.loader_cfg), seed=0)
 
     def build(self, config_arm: str, early_exit: Optional[bool]) -> torch.nn.Module:
         """The student (config_arm 'baseline') or a distiller, on the device, fitted."""
@@ -91,7 +95,7 @@ class CostArms:
             if early_exit is not None and model.projections_to_fit():
                 _sync(self.device)
                 start = time.perf_counter()
-                model.fit_projections(self.loader, self.fit_batches, progress=False)
+                model.fit_projections(self._loader(), self.fit_batches, progress=False)
                 _sync(self.device)
                 self.fit_seconds[config_arm] = time.perf_counter() - start
         return model
@@ -138,8 +142,11 @@ def _time_round_robin(steps: Dict[str, Callable[[], None]], device: str, rounds:
         for _ in range(warmup):
             fn()
     times: Dict[str, List[float]] = {name: [] for name in steps}
+    names = list(steps)
     for r in range(rounds):
-        for name, fn in steps.items():
+        # Rotate the order every round, so that no arm always runs right after the same one.
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            fn = steps[name]
             _sync(device)
             start = time.perf_counter()
             for _ in range(iters):

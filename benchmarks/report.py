@@ -75,30 +75,34 @@ def quality_markdown(summary: dict) -> str:
 
 
 def plot_quality(summaries: List[dict], path: Path) -> None:
-    """One panel per task: per-arm mean ± std with the seeds as dots, teacher as a line."""
+    """One panel per task: per-arm mean ± std (bars) with every seed as a dot, the teacher
+    as a dashed line. The y axis does not start at zero, so no bars."""
     fig, axes = plt.subplots(1, len(summaries), figsize=(6.5 * len(summaries), 4.2),
                              squeeze=False)
     for ax, summary in zip(axes[0], summaries):
         task = TASKS[summary['task']]
         arms = summary['arms']
-        x = range(len(arms))
-        colors = ['0.6' if a['arm'] == 'baseline' else
-                  ('tab:orange' if a['arm'] == 'fitnet-l2' else 'tab:blue') for a in arms]
-        ax.bar(x, [a['mean'] for a in arms], yerr=[a['std'] for a in arms], color=colors,
-               capsize=4, alpha=0.8)
         for i, arm in enumerate(arms):
-            ax.scatter([i] * len(arm['values']), arm['values'], color='k', s=12, zorder=3)
+            color = ('0.4' if arm['arm'] == 'baseline' else
+                     'tab:orange' if arm['arm'] == 'fitnet-l2' else 'tab:blue')
+            ax.errorbar(i, arm['mean'], yerr=arm['std'], fmt='s', color=color, capsize=6,
+                        markersize=8)
+            ax.scatter([i + 0.12] * len(arm['values']), arm['values'], color=color, s=14,
+                       alpha=0.6)
+        if arms and arms[0]['arm'] == 'baseline':
+            ax.axhline(arms[0]['mean'], color='0.4', linewidth=0.8, linestyle=':',
+                       label='baseline mean')
         if summary['teacher'] is not None:
             ax.axhline(summary['teacher'], color='tab:green', linestyle='--', label='teacher')
-            ax.legend(loc='lower right')
-        ax.set_xticks(list(x))
+        ax.legend(loc='center right')
+        ax.set_xticks(range(len(arms)))
         ax.set_xticklabels([a['title'].replace('student + ', '+ ') for a in arms],
                            rotation=20, ha='right')
+        ax.set_xlim(-0.5, len(arms) - 0.3)
         ax.set_ylabel(task.metric_name)
-        low = min(min(a['values']) for a in arms)
-        high = max([max(a['values']) for a in arms] + [summary['teacher'] or 0])
-        ax.set_ylim(max(0.0, low - 0.25 * (high - low + 1e-6)), high + 0.1 * (high - low + 1e-6))
-        ax.set_title(task.title.split(':')[0] + f' ({task.distill_point})')
+        ax.grid(axis='y', alpha=0.3)
+        ax.set_title(task.title.split(':')[0] + f' ({task.distill_point}), '
+                     f'{len(arms[0]["values"]) if arms else 0} seeds')
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

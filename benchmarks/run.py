@@ -103,8 +103,8 @@ def run_cost(args, mode: str, results: Path, command: str) -> None:
     costs = []
     for name in args.tasks:
         torch.set_num_threads(os.cpu_count() or 1)
-        cost = measure_task(TASKS[name], args.device, work_dir, rounds=2 if quick else 7,
-                            iters=1 if quick else 3, warmup=1 if quick else 3,
+        cost = measure_task(TASKS[name], args.device, work_dir, rounds=2 if quick else 10,
+                            iters=1 if quick else 3, warmup=1 if quick else 5,
                             fit_batches=TASKS[name].schedules[mode].fit_batches)
         if not args.device.startswith('cuda'):
             cost['memory'] = cpu_peak_memory(TASKS[name], work_dir, cost['fit_batches'],
