@@ -4,9 +4,10 @@ Every arm is built from the benchmark's own configs and trained on the same real
 task's train dataloader, with ``model.train_step`` (data preprocessor, forward, backward and
 an AdamW step), so the numbers are those of ``tools/train.py`` minus data loading. Arms are
 timed round-robin (the order rotates every round) and each ratio is taken within a round, then
-the median over rounds, so slow drifts of a shared machine cancel out. The teacher's weights are random (cost does not depend
-on them). Peak memory is ``torch.cuda.max_memory_allocated`` on a GPU; on a CPU it is the peak
-resident set size of a fresh process that builds only that arm and trains a few steps.
+the median over rounds, so slow drifts of a shared machine cancel out. The teacher's weights
+are random (cost does not depend on them). Peak memory is ``torch.cuda.max_memory_allocated``
+on a GPU; on a CPU it is the peak resident set size of a fresh process that builds only that
+arm and trains a few steps.
 """
 import argparse
 import copy

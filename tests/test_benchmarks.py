@@ -108,3 +108,42 @@ def test_cost_report_files(tmp_path):
     assert '| student alone | 60.0 | 500 | 30 |' in text and '| KD RdimKD-R | 100.0 |  |  |' in text
     assert '| KD RdimKD-R step / student step | 1.70 |' in text and 'RdimKD-P 0.50 s' in text
     assert (tmp_path / 'cost_cpu.png').read_bytes()[:4] == b'\x89PNG'
+
+
+def test_readme_quotes_the_committed_results():
+    """The README's benchmark tables are the committed JSON results, rounded."""
+    import json
+    readme = (REPO_ROOT / 'README.md').read_text()
+    results = REPO_ROOT / 'benchmarks' / 'results'
+    quality = json.loads((results / 'quality.json').read_text())
+    summaries = {s['task']: s for s in quality['summaries']}
+    det, seg = summaries['det'], summaries['seg']
+    assert (f'| teacher (1 run) | {det["teacher"]:.2f} | | {seg["teacher"]:.2f} | |'
+            in readme)
+    titles = {'baseline': 'student alone', 'rdimkd-r': '+ RdimKD-R', 'rdimkd-p': '+ RdimKD-P',
+              'rdimkd-a': '+ RdimKD-A', 'fitnet-l2': '+ full L2 (FitNet)'}
+    for d, s in zip(det['arms'], seg['arms']):
+        assert d['arm'] == s['arm']
+        cells = [f'{d["mean"]:.2f} ± {d["std"]:.2f}',
+                 '' if d.get('gap_closed') is None else f'{d["gap_closed"] * 100:.0f}%',
+                 f'{s["mean"]:.2f} ± {s["std"]:.2f}',
+                 '' if s.get('gap_closed') is None else f'{s["gap_closed"] * 100:.0f}%']
+        row = f'| {titles[d["arm"]]} | ' + ' | '.join(cells) + ' |'
+        assert row.replace('|  |', '| |') in readme, row
+    cost = {t['task']: t['ratios'] for t in
+            json.loads((results / 'cost_cpu.json').read_text())['tasks']}
+    labels = {
+        'KD RdimKD-R step / student step': 'KD step (RdimKD-R) / student step',
+        'KD RdimKD-R step / (student step + teacher feature forward)':
+        'KD step / (student step + teacher forward to the features)',
+        'KD step, full teacher / early exit':
+        "KD step with the teacher's full forward / with early exit",
+        'teacher forward, full / to the distilled features':
+        'teacher forward, full / up to the distilled features',
+        'RdimKD-R loss alone / KD RdimKD-R step':
+        'RdimKD loss alone (connector + projection + L2, fwd + bwd) / KD step',
+        'full L2 loss alone / RdimKD-R loss alone': 'full-L2 loss alone / RdimKD loss alone',
+    }
+    assert set(labels) == set(cost['det'])
+    for key, label in labels.items():
+        assert f'| {label} | {cost["det"][key]:.2f} | {cost["seg"][key]:.2f} |' in readme
