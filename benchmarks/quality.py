@@ -64,11 +64,10 @@ def plan_runs(task: Task, schedule: Schedule, work_root: Path) -> List[Run]:
             runs.append(Run(task, arm, 'main', ARM_TITLES[arm], seed,
                             root / f'{arm}_seed{seed}',
                             base + student + fit(arm) + [f'randomness.seed={seed}']))
-    if schedule.sweep:
-        seed = schedule.seeds[0]
-        for i, (label, arm, extra) in enumerate(task.sweep()):
-            runs.append(Run(task, arm, 'sweep', label, seed, root / f'sweep{i}_{arm}',
-                            base + student + fit(arm) + extra + [f'randomness.seed={seed}']))
+    seed = schedule.seeds[0]
+    for i, (label, arm, extra) in enumerate(task.sweep()):
+        runs.append(Run(task, arm, 'sweep', label, seed, root / f'sweep{i}_{arm}',
+                        base + student + fit(arm) + extra + [f'randomness.seed={seed}']))
     return runs
 
 

@@ -1,7 +1,7 @@
 """Benchmark: does RdimKD pay off on the synthetic COCO/Cityscapes sets, and what does it cost?
 
     python benchmarks/run.py            # full run: 3 seeds, both tasks, quality + cost
-    python benchmarks/run.py --quick    # smoke check: 1 seed, tiny schedules (~10 min)
+    python benchmarks/run.py --quick    # smoke check: 1 seed, tiny schedules (about 5 min on 2 cores)
 
 Quality: teacher, student baseline, student + RdimKD-R/-P/-A and the full-feature L2 mimic,
 each trained with tools/train.py on the same data and schedule, plus a single-seed sweep of
@@ -31,7 +31,7 @@ from benchmarks.tasks import TASKS  # noqa: E402
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='RdimKD quality and cost benchmark')
     parser.add_argument('--quick', action='store_true',
-                        help='smoke check: one seed and tiny schedules (~10 min)')
+                        help='smoke check: one seed and tiny schedules (about 5 min on 2 cores)')
     parser.add_argument('--tasks', nargs='+', choices=sorted(TASKS), default=['det', 'seg'])
     parser.add_argument('--parts', nargs='+', choices=['quality', 'cost'],
                         default=['quality', 'cost'])

@@ -17,7 +17,6 @@ class Schedule:
     student_iters: int
     seeds: Tuple[int, ...]
     fit_batches: int
-    sweep: bool
 
 
 @dataclass(frozen=True)
@@ -75,6 +74,10 @@ class Task:
         return options
 
 
+SCHEDULES = dict(
+    full=Schedule(teacher_iters=1200, student_iters=500, seeds=(0, 1, 2), fit_batches=20),
+    quick=Schedule(teacher_iters=60, student_iters=30, seeds=(0, ), fit_batches=2))
+
 ARM_TITLES = {
     'teacher': 'teacher',
     'baseline': 'student (baseline)',
@@ -98,11 +101,7 @@ TASKS: Dict[str, Task] = {
         default_k=32,
         default_weight=0.01,
         teacher_channels=128,
-        schedules=dict(
-            full=Schedule(teacher_iters=1200, student_iters=500, seeds=(0, 1, 2),
-                          fit_batches=20, sweep=True),
-            quick=Schedule(teacher_iters=60, student_iters=30, seeds=(0,), fit_batches=2,
-                           sweep=True))),
+        schedules=SCHEDULES),
     'seg': Task(
         name='seg',
         title='Segmentation: PSPNet R50 (half width) -> R18 (quarter width), '
@@ -117,9 +116,5 @@ TASKS: Dict[str, Task] = {
         default_k=32,
         default_weight=0.1,
         teacher_channels=128,
-        schedules=dict(
-            full=Schedule(teacher_iters=1200, student_iters=500, seeds=(0, 1, 2),
-                          fit_batches=20, sweep=True),
-            quick=Schedule(teacher_iters=60, student_iters=30, seeds=(0,), fit_batches=2,
-                           sweep=True))),
+        schedules=SCHEDULES),
 }
