@@ -88,10 +88,13 @@ class CostArms:
         logger = MMLogger.get_current_instance()
         level = logger.level
         logger.setLevel(logging.WARNING)  # init_weights logs every parameter without a runner
-        with DefaultScope.overwrite_default_scope(self.scope):
-            model = MODELS.build(cfg.model)
-            model.init_weights()
+        try:
+            with DefaultScope.overwrite_default_scope(self.scope):
+                model = MODELS.build(cfg.model)
+                model.init_weights()
+        finally:
             logger.setLevel(level)
+        with DefaultScope.overwrite_default_scope(self.scope):
             model.to(self.device).train()
             if early_exit is not None and model.projections_to_fit():
                 _sync(self.device)

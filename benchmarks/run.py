@@ -1,7 +1,7 @@
 """Benchmark: does RdimKD pay off on the synthetic COCO/Cityscapes sets, and what does it cost?
 
-    python benchmarks/run.py            # full run: 3 seeds, both tasks, quality + cost
-    python benchmarks/run.py --quick    # smoke check: 1 seed, tiny schedules (about 5 min on 2 cores)
+    python benchmarks/run.py            # full run: 3 seeds, quality + cost (about 50 min)
+    python benchmarks/run.py --quick    # smoke check: 1 seed, tiny schedules (about 5 min)
 
 Quality: teacher, student baseline, student + RdimKD-R/-P/-A and the full-feature L2 mimic,
 each trained with tools/train.py on the same data and schedule, plus a single-seed sweep of
