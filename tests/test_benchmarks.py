@@ -147,3 +147,39 @@ def test_readme_quotes_the_committed_results():
     assert set(labels) == set(cost['det'])
     for key, label in labels.items():
         assert f'| {label} | {cost["det"][key]:.2f} | {cost["seg"][key]:.2f} |' in readme
+
+
+def test_round_robin_timing_rotates_and_pairs_ratios():
+    import time
+
+    from benchmarks.cost import _median_ratio, _time_round_robin
+    calls = []
+
+    def sleeper(name, seconds):
+        def step():
+            calls.append(name)
+            time.sleep(seconds)
+        return step
+
+    steps = {'a': sleeper('a', 0.002), 'b': sleeper('b', 0.006), 'c': sleeper('c', 0.0)}
+    times = _time_round_robin(steps, 'cpu', rounds=3, iters=2, warmup=1, progress=lambda m: None)
+    assert calls[:3] == ['a', 'b', 'c']  # warm-up
+    timed = calls[3:]
+    assert [timed[i] for i in (0, 6, 12)] == ['a', 'b', 'c']  # each round starts one later
+    assert all(len(v) == 3 for v in times.values())
+    assert 1.8 < _median_ratio(times, 'b', 'a') < 4.0
+
+
+def test_read_metric_takes_the_final_validation(tmp_path):
+    from benchmarks.quality import Run, _cached, _read_metric
+    task = TASKS['det']
+    run = Run(task, 'baseline', 'main', 'baseline', 0, tmp_path, [])
+    logs = tmp_path / '20260101_000000' / 'vis_data'
+    logs.mkdir(parents=True)
+    (logs / 'scalars.json').write_text(
+        '{"coco/bbox_mAP": 0.010, "step": 250}\n{"loss": 1.0, "step": 500}\n'
+        '{"coco/bbox_mAP": 0.015, "step": 500}\n')
+    assert _read_metric(run) == pytest.approx(1.5)  # the last one, in percent
+    (tmp_path / 'result.json').write_text('{"command": ["a"], "metric": 1.5}')
+    assert _cached(run, ['a'])['metric'] == 1.5
+    assert _cached(run, ['b']) is None  # another command: train again
