@@ -47,6 +47,9 @@ STEP_ARMS = [
     ('KD RdimKD-A', 'rdimkd-a', True),
     ('KD full L2 (FitNet)', 'fitnet-l2', True),
 ]
+# The distillation loss alone, forward and backward: (name, config arm).
+LOSS_ARMS = [('RdimKD-R loss alone (connector + projection + L2)', 'rdimkd-r'),
+             ('full L2 loss alone (connector + L2)', 'fitnet-l2')]
 
 
 def _sync(device: str) -> None:
@@ -116,9 +119,9 @@ class CostArms:
         batch = distiller.data_preprocessor(self.batch, True)
 
         def forward() -> None:
-            distiller.teacher_early_exit = early_exit
+            default, distiller.teacher_early_exit = distiller.teacher_early_exit, early_exit
             distiller.teacher_features(batch['inputs'], batch['data_samples'])
-            distiller.teacher_early_exit = True
+            distiller.teacher_early_exit = default
 
         return forward
 
@@ -177,15 +180,16 @@ def measure_task(task: Task, device: str, work_dir: Path, rounds: int, iters: in
         progress(f'building {name}')
         models[name] = arms.build(config_arm, early_exit)
         steps[name] = arms.train_step(models[name])
-    kd = models['KD RdimKD-R']
-    steps['teacher forward to the distilled features'] = arms.teacher_forward(kd, True)
-    steps['teacher full forward'] = arms.teacher_forward(kd, False)
-    steps['RdimKD-R loss alone (connector + projection + L2)'] = arms.loss_only(kd)
-    steps['full L2 loss alone (connector + L2)'] = arms.loss_only(models['KD full L2 (FitNet)'])
-    times = _time_round_robin(steps, device, rounds, iters, warmup, progress)
-
     student, kd_r = 'student alone', 'KD RdimKD-R'
     teacher_fwd = 'teacher forward to the distilled features'
+    steps[teacher_fwd] = arms.teacher_forward(models[kd_r], True)
+    steps['teacher full forward'] = arms.teacher_forward(models[kd_r], False)
+    early_exit_models = {arm: models[name] for name, arm, early_exit in STEP_ARMS if early_exit}
+    for name, config_arm in LOSS_ARMS:
+        steps[name] = arms.loss_only(early_exit_models[config_arm])
+    (loss_r, _), (loss_l2, _) = LOSS_ARMS
+    times = _time_round_robin(steps, device, rounds, iters, warmup, progress)
+
     kd_vs_parts = statistics.median(
         k / (s + t) for k, s, t in zip(times[kd_r], times[student], times[teacher_fwd]))
     result = dict(
@@ -199,11 +203,8 @@ def measure_task(task: Task, device: str, work_dir: Path, rounds: int, iters: in
                 times, 'KD RdimKD-R, full teacher forward', kd_r),
             'teacher forward, full / to the distilled features': _median_ratio(
                 times, 'teacher full forward', teacher_fwd),
-            'RdimKD-R loss alone / KD RdimKD-R step': _median_ratio(
-                times, 'RdimKD-R loss alone (connector + projection + L2)', kd_r),
-            'full L2 loss alone / RdimKD-R loss alone': _median_ratio(
-                times, 'full L2 loss alone (connector + L2)',
-                'RdimKD-R loss alone (connector + projection + L2)'),
+            'RdimKD-R loss alone / KD RdimKD-R step': _median_ratio(times, loss_r, kd_r),
+            'full L2 loss alone / RdimKD-R loss alone': _median_ratio(times, loss_l2, loss_r),
         },
         fit_seconds={f'RdimKD-{arm[-1].upper()}': s for arm, s in arms.fit_seconds.items()},
         fit_batches=fit_batches,
@@ -239,10 +240,9 @@ def _reset_peak_rss() -> None:
     even inherits the parent's peak across fork."""
     Path('/proc/self/clear_refs').write_text('5')
 
-
-# Loss-alone arms of the CPU memory measurement: (name, config arm).
-LOSS_ARMS = [('RdimKD-R loss alone (connector + projection + L2)', 'rdimkd-r'),
-             ('full L2 loss alone (connector + L2)', 'fitnet-l2')]
+CPU_MEMORY_KIND = ('peak resident set size (RSS, Linux VmHWM) of a fresh process that builds '
+                   'only that arm and runs 1 + 3 steps, over the last 3; growth = that peak '
+                   'minus the RSS before them')
 
 
 def cpu_peak_memory(task: Task, work_dir: Path, fit_batches: int, jobs: int) -> dict:

@@ -7,12 +7,15 @@ matches its command is not repeated, so an interrupted benchmark continues where
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
+
+from mmengine.runner import find_latest_checkpoint
 
 from .tasks import ARM_TITLES, Schedule, Task
 
@@ -57,7 +60,7 @@ def plan_runs(task: Task, schedule: Schedule, work_root: Path) -> List[Run]:
 
     def fit(arm: str) -> List[str]:
         return ([f'custom_hooks.0.num_batches={schedule.fit_batches}']
-                if arm in task.fitted_arms else [])
+                if arm in task.fit_hook_arms else [])
 
     for seed in schedule.seeds:
         for arm in task.arms:
@@ -81,10 +84,6 @@ def _read_metric(run: Run) -> float:
         if run.task.metric_key in record:
             return float(record[run.task.metric_key]) * run.task.metric_scale
     raise RuntimeError(f'No {run.task.metric_key!r} in {logs[-1]}; see {run.work_dir}/run.log')
-
-
-def _checkpoint(run: Run) -> Path:
-    return Path((run.work_dir / 'last_checkpoint').read_text().strip())
 
 
 def _cached(run: Run, command: List[str]) -> Optional[dict]:
@@ -120,15 +119,15 @@ class QualityBenchmark:
         run.work_dir.mkdir(parents=True, exist_ok=True)
         for old in run.work_dir.glob('2*'):  # logs of an interrupted attempt
             if old.is_dir():
-                subprocess.run(['rm', '-rf', str(old)], check=True)
+                shutil.rmtree(old)
         env = dict(os.environ, OMP_NUM_THREADS=str(self.threads),
                    MKL_NUM_THREADS=str(self.threads), PYTHONWARNINGS='ignore')
-        log = open(run.work_dir / 'run.log', 'w')
-        log.write('$ python ' + ' '.join(shlex.quote(c) for c in command) + '\n')
-        log.flush()
-        run.started = time.time()
-        run.process = subprocess.Popen([sys.executable, *command], cwd=REPO_ROOT, env=env,
-                                       stdout=log, stderr=subprocess.STDOUT)
+        with open(run.work_dir / 'run.log', 'w') as log:  # the child keeps its own handle
+            log.write('$ python ' + ' '.join(shlex.quote(c) for c in command) + '\n')
+            log.flush()
+            run.started = time.time()
+            run.process = subprocess.Popen([sys.executable, *command], cwd=REPO_ROOT,
+                                           env=env, stdout=log, stderr=subprocess.STDOUT)
         run.result = dict(command=command)
         print(f'  start  {run.task.name} {run.label} seed {run.seed}  '
               f'(log: {os.path.relpath(run.work_dir / "run.log", REPO_ROOT)})', flush=True)
@@ -144,8 +143,8 @@ class QualityBenchmark:
         run.result.update(metric=_read_metric(run), train_seconds=time.time() - run.started,
                           threads=self.threads)
         if run.arm == 'teacher':
-            run.result['checkpoint'] = str(_checkpoint(run))
-            self.teachers[run.task.name] = _checkpoint(run)
+            run.result['checkpoint'] = find_latest_checkpoint(str(run.work_dir))
+            self.teachers[run.task.name] = Path(run.result['checkpoint'])
         (run.work_dir / 'result.json').write_text(json.dumps(run.result, indent=2))
         self._report(run, f'{run.result["train_seconds"]:.0f} s')
 

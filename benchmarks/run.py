@@ -27,7 +27,6 @@ from benchmarks import report  # noqa: E402
 from benchmarks.tasks import TASKS  # noqa: E402
 
 
-
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='RdimKD quality and cost benchmark')
     parser.add_argument('--quick', action='store_true',
@@ -69,7 +68,7 @@ def make_data(task_names) -> None:
         if (root / 'done').is_file():
             continue
         print(f'Generating {task.data_root} ({task.data_size})', flush=True)
-        generate = generate_coco_detection if task.data_kind == 'det' else \
+        generate = generate_coco_detection if task.name == 'det' else \
             generate_cityscapes_segmentation
         generate(str(root), seed=0, progress=False, **task.data_size)
         (root / 'done').write_text(json.dumps(task.data_size, default=list))
@@ -97,7 +96,7 @@ def run_quality(args, mode: str, results: Path, command: str) -> None:
 
 
 def run_cost(args, mode: str, results: Path, command: str) -> None:
-    from benchmarks.cost import cpu_peak_memory, measure_task
+    from benchmarks.cost import CPU_MEMORY_KIND, cpu_peak_memory, measure_task
     quick = mode == 'quick'
     work_dir = REPO_ROOT / args.work_root / 'cost'
     costs = []
@@ -109,9 +108,7 @@ def run_cost(args, mode: str, results: Path, command: str) -> None:
         if not args.device.startswith('cuda'):
             cost['memory'] = cpu_peak_memory(TASKS[name], work_dir, cost['fit_batches'],
                                              args.jobs)
-            cost['memory_kind'] = ('peak resident set size (RSS, Linux VmHWM) of a fresh process '
-                                   'that builds only that arm and runs 1 + 3 steps, over the '
-                                   'last 3; growth = that peak minus the RSS before them')
+            cost['memory_kind'] = CPU_MEMORY_KIND
         cost['device'] = args.device
         costs.append(cost)
     device = 'gpu' if args.device.startswith('cuda') else 'cpu'

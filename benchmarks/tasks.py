@@ -22,20 +22,20 @@ class Schedule:
 @dataclass(frozen=True)
 class Task:
     """One task of the benchmark (detection or segmentation)."""
-    name: str
+    name: str  # 'det' or 'seg', also the kind of synthetic data
     title: str
-    data_kind: str  # 'det' or 'seg' (tools/make_synthetic_data.py)
     data_root: str
     data_size: Dict[str, object]
     metric_key: str  # key of the metric in mmengine's scalars.json
     metric_name: str
     metric_scale: float  # multiply the logged value to report it (mAP -> percent)
-    distill_point: str  # config path of the distillation point's loss, for sweeps
+    distill_point: str  # the distilled feature, in words
     default_k: int
     default_weight: float
     teacher_channels: int
     arms: Tuple[str, ...] = ('baseline', 'rdimkd-r', 'rdimkd-p', 'rdimkd-a', 'fitnet-l2')
-    fitted_arms: Tuple[str, ...] = ('rdimkd-r', 'rdimkd-p', 'rdimkd-a')
+    # Arms whose config has FitProjectionsHook (RdimKD-R's returns at once: nothing to fit).
+    fit_hook_arms: Tuple[str, ...] = ('rdimkd-r', 'rdimkd-p', 'rdimkd-a')
     schedules: Dict[str, Schedule] = field(default_factory=dict)
 
     def config(self, arm: str) -> str:
@@ -91,7 +91,6 @@ TASKS: Dict[str, Task] = {
     'det': Task(
         name='det',
         title='Detection: RetinaNet R50 (half width) -> R18 (quarter width), synthetic COCO',
-        data_kind='det',
         data_root='data/bench/synthetic_coco_128',
         data_size=dict(num_train=400, num_val=200, image_size=(128, 128)),
         metric_key='coco/bbox_mAP',
@@ -106,7 +105,6 @@ TASKS: Dict[str, Task] = {
         name='seg',
         title='Segmentation: PSPNet R50 (half width) -> R18 (quarter width), '
         'synthetic Cityscapes',
-        data_kind='seg',
         data_root='data/bench/synthetic_cityscapes_128',
         data_size=dict(num_train=200, num_val=100, image_size=(128, 256)),
         metric_key='mIoU',
