@@ -174,8 +174,13 @@ def test_read_metric_takes_the_final_validation(tmp_path):
     from benchmarks.quality import Run, _cached, _read_metric
     task = TASKS['det']
     run = Run(task, 'baseline', 'main', 'baseline', 0, tmp_path, [])
+    with pytest.raises(RuntimeError, match='has no scalars.json; see .*run.log'):
+        _read_metric(run)
     logs = tmp_path / '20260101_000000' / 'vis_data'
     logs.mkdir(parents=True)
+    (logs / 'scalars.json').write_text('{"loss": 1.0, "step": 500}\n')
+    with pytest.raises(RuntimeError, match="No 'coco/bbox_mAP' in .*run.log"):
+        _read_metric(run)  # training ended without its validation
     (logs / 'scalars.json').write_text(
         '{"coco/bbox_mAP": 0.010, "step": 250}\n{"loss": 1.0, "step": 500}\n'
         '{"coco/bbox_mAP": 0.015, "step": 500}\n')
