@@ -65,3 +65,20 @@ def run_tool(tool: str, *args: str, timeout: int = 600) -> str:
     output = result.stdout + result.stderr
     assert result.returncode == 0, f'tools/{tool} failed:\n{output[-6000:]}'
     return output
+
+
+def zoo_det_data_options(root: Path, size: int = 128, images: int = 2) -> List[str]:
+    """--cfg-options running an mmdet zoo (COCO) config on the synthetic set at ``root``:
+    ``images`` training images resized to ``size``, one epoch, no validation."""
+    from rdimkd_mm.datasets import SYNTHETIC_COCO_CLASSES
+    classes = ','.join(SYNTHETIC_COCO_CLASSES)
+    dataset = 'train_dataloader.dataset'
+    return [
+        f'{dataset}.data_root={root}/', f'{dataset}.ann_file=annotations/instances_train.json',
+        f'{dataset}.data_prefix.img=train/', f'{dataset}.metainfo.classes=({classes})',
+        f'{dataset}.indices={images}', f'{dataset}.pipeline.2.scale=({size},{size})',
+        'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False', 'train_cfg.max_epochs=1',
+        'val_cfg=None', 'val_dataloader=None', 'val_evaluator=None',
+        'default_hooks.logger.interval=1', 'randomness.seed=0'
+    ]

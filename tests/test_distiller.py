@@ -334,3 +334,70 @@ def test_warns_once_when_kd_dominates_the_task_loss(retina_checkpoint, monkeypat
                                retina_checkpoint, distill=[fpn_point(loss_weight=1e-6)])
     train_losses(balanced)
     assert messages == []
+
+
+def test_stride_mismatch_is_refused_with_matching_slices(tmp_path):
+    """Faster R-CNN's FPN gives P2-P6, RetinaNet's P3-P7: 'neck' <-> 'neck' pairs each level
+    with one of twice its stride; the error proposes the slices of equal stride, which build."""
+    teacher = faster_rcnn_cfg(18, 32, 64)
+    checkpoint = save_teacher(teacher, tmp_path / 'teacher.pth')
+    with pytest.raises(ValueError) as error:
+        build_distiller(model_cfg(RETINA_STUDENT), teacher, checkpoint)
+    message = str(error.value)
+    assert 'strides differ' in message and '8 vs 4' in message
+    assert "student='neck[0:4]', teacher='neck[1:5]'" in message
+    distiller = build_distiller(model_cfg(RETINA_STUDENT), teacher, checkpoint, distill=[
+        dict(name='fpn', student='neck[0:4]', teacher='neck[1:5]', loss=fpn_point()['loss'])])
+    assert torch.isfinite(train_losses(distiller)['loss_kd_fpn'])
+
+
+def test_stride_mismatch_is_allowed_with_interpolate(tmp_path):
+    teacher = faster_rcnn_cfg(18, 32, 64)
+    checkpoint = save_teacher(teacher, tmp_path / 'teacher.pth')
+    distiller = build_distiller(model_cfg(RETINA_STUDENT), teacher, checkpoint,
+                                distill=[fpn_point(align='interpolate')])
+    assert torch.isfinite(train_losses(distiller)['loss_kd_fpn'])
+
+
+def test_token_features_are_refused_at_build():
+    from rdimkd_mm.models.distillers.feature_probe import Feature
+    from rdimkd_mm.models.distillers.point_check import PointCheck
+    tokens = [Feature(shape=(1360, 256), stride=None)]
+    check = PointCheck(dict(name='enc', student='encoder', teacher='encoder', loss={}), tokens,
+                       tokens)
+    with pytest.raises(ValueError, match=r'shape \(N, 1360, 256\), not a feature map'):
+        check.check_maps_and_levels()
+
+
+def test_hooks_reach_the_student_through_the_distiller(retina_distiller):
+    """mmdet hooks address runner.model.bbox_head (e.g. YOLOXModeSwitchHook)."""
+    assert retina_distiller.bbox_head is retina_distiller.student.bbox_head
+    retina_distiller.bbox_head.use_l1 = True
+    assert retina_distiller.student.bbox_head.use_l1 is True
+    assert retina_distiller.with_neck
+    with pytest.raises(AttributeError, match='no_such_attribute'):
+        retina_distiller.no_such_attribute
+
+
+def test_ema_copy_shares_the_teacher(retina_distiller):
+    from mmengine.model import ExponentialMovingAverage
+    ema = ExponentialMovingAverage(retina_distiller)
+    assert ema.module.teacher is retina_distiller.teacher
+    assert ema.module.student is not retina_distiller.student
+    ours = list(retina_distiller.parameters())
+    copies = list(ema.module.parameters())
+    assert len(copies) == len(ours)
+    assert all(a is not b and torch.equal(a, b) for a, b in zip(copies, ours))
+    ema.update_parameters(retina_distiller)  # the averaged copy trains alongside
+    losses = train_losses(ema.module)
+    assert torch.isfinite(losses['loss_kd_fpn'])
+
+
+def test_syncbn_teacher_is_reverted(tmp_path):
+    """The Runner reverts SyncBN on a single process but cannot see the hidden teacher."""
+    teacher = model_cfg(RETINA_TEACHER)
+    teacher['backbone']['norm_cfg'] = dict(type='SyncBN', requires_grad=True)
+    checkpoint = save_teacher(model_cfg(RETINA_TEACHER), tmp_path / 'teacher.pth')
+    distiller = build_distiller(model_cfg(RETINA_STUDENT), teacher, checkpoint)
+    assert not any(isinstance(m, torch.nn.SyncBatchNorm) for m in distiller.teacher.modules())
+    assert torch.isfinite(train_losses(distiller)['loss_kd_fpn'])

@@ -286,13 +286,18 @@ def test_non_tensor_output_raises_type_error(inputs):
             model(inputs)
 
 
-def test_remove_removes_hooks(model, inputs):
+def test_copy_to_taps_a_deep_copy_with_its_own_hooks(model, inputs):
+    import copy
     taps = FeatureTaps(model, ['neck', 'shared'], side='student')
-    assert len(model.neck._forward_hooks) == 1
-    assert len(model.shared._forward_hooks) == 1
-    taps.remove()
-    assert len(model.neck._forward_hooks) == 0
-    assert len(model.shared._forward_hooks) == 0
     with taps.recording():
         model(inputs)
-    assert taps.count_calls() == {'neck': 0, 'shared': 0}
+    taps.expected_calls = taps.count_calls()
+    taps.collect()
+    clone = copy.deepcopy(model)
+    clone_taps = taps.copy_to(clone)
+    assert len(clone.neck._forward_hooks) == 1 and len(clone.shared._forward_hooks) == 1
+    assert clone_taps.expected_calls == taps.expected_calls
+    with clone_taps.recording():
+        clone(inputs)
+    assert taps.count_calls() == {'neck': 0, 'shared': 0}  # the original recorded nothing
+    assert clone_taps.count_calls() == taps.expected_calls

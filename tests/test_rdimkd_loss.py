@@ -29,7 +29,7 @@ def test_zero_when_connected_student_equals_teacher():
     torch.manual_seed(0)
     loss = _loss(student_channels=8, teacher_channels=16, k=4)
     student = torch.randn(2, 8, 5, 5)
-    teacher = loss.connect(student, 0, student.shape[-2:]).detach()
+    teacher = loss.connectors[0](student).detach()
     assert loss(student, teacher).item() == 0.0
 
     same = _loss(connector='identity')
@@ -144,6 +144,39 @@ def test_gradients_reach_student_and_connector_only():
     assert 'weight' in dict(loss.projections[0].named_buffers())
 
 
+def test_autocast_computes_projection_and_distance_in_float32():
+    """Under autocast (``--amp``) the level losses are float32 and keep the fine residual that
+    a bfloat16 projection would round away; gradients still reach the student and connector."""
+    torch.manual_seed(0)
+    # Features of magnitude ~30 with a residual of ~1e-2: bfloat16 (8 bits of mantissa) keeps
+    # none of the residual after projecting, float32 keeps it.
+    student = 30 * torch.randn(2, 16, 4, 4)
+    teacher = student + 1e-2 * torch.randn(2, 16, 4, 4)
+    loss = _loss(k=4, connector='identity')
+    expected = loss.level_losses(student, teacher)[0]
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        assert F.conv2d(student, torch.randn(4, 16, 1, 1)).dtype == torch.bfloat16
+        levels = loss.level_losses(student, teacher)
+    assert levels[0].dtype == torch.float32
+    torch.testing.assert_close(levels[0], expected, rtol=1e-4, atol=0)
+
+    conv_loss = _loss(student_channels=8, teacher_channels=16, k=4, num_levels=2)
+    students = [torch.randn(2, 8, 4, 4, requires_grad=True) for _ in range(2)]
+    teachers = [torch.randn(2, 16, 4, 4) for _ in range(2)]
+    plain = [value.detach() for value in conv_loss.level_losses(students, teachers)]
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        levels = conv_loss.level_losses(students, teachers)
+    assert [value.dtype for value in levels] == [torch.float32] * 2
+    # Only the connector ran in bfloat16 here.
+    torch.testing.assert_close(torch.stack(levels).detach(), torch.stack(plain), rtol=2e-2,
+                               atol=0)
+    sum(levels).backward()
+    for student in students:
+        assert student.grad is not None and student.grad.abs().sum() > 0
+    for conv in conv_loss.connectors:
+        assert conv.weight.grad is not None and conv.weight.grad.abs().sum() > 0
+
+
 def test_student_gradient_matches_closed_form():
     """With the identity connector, dL/dF_s = 2 / (N H W) * K K^T (F_s - F_t)."""
     torch.manual_seed(0)
@@ -224,10 +257,23 @@ def test_interpolate_aligns_student_to_teacher_size():
                                rtol=1e-6, atol=0)
 
 
-def test_align_error_rejects_spatial_mismatch():
-    loss = _loss(k=4, align='error')
-    with pytest.raises(ValueError, match="align='interpolate'"):
+def test_stride_align_rejects_a_stride_mismatch():
+    loss = _loss(k=4)  # align='stride' is the default
+    with pytest.raises(ValueError, match="strides differ.*align='interpolate'"):
         loss(torch.randn(1, 16, 4, 4), torch.randn(1, 16, 8, 8))
+
+
+def test_stride_align_crops_a_padding_remainder():
+    """Same stride, the teacher padded to a larger size divisor: its extra bottom/right cells
+    are cropped (top-left is where both inputs hold the image)."""
+    torch.manual_seed(0)
+    loss = _loss(k=4)
+    student, teacher = torch.randn(2, 16, 6, 7), torch.randn(2, 16, 8, 8)
+    expected = loss(student[..., :6, :7], teacher[..., :6, :7])
+    torch.testing.assert_close(loss(student, teacher), expected, rtol=0, atol=0)
+    student_larger = torch.randn(2, 16, 9, 8)
+    torch.testing.assert_close(loss(student_larger, teacher),
+                               loss(student_larger[..., :8, :8], teacher), rtol=0, atol=0)
 
 
 def test_wrong_number_of_levels_raises():

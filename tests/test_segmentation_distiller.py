@@ -103,7 +103,9 @@ def test_deeplabv3_student_with_different_output_stride(tmp_path):
     """Student at output stride 8, teacher at 16: the student map is resized to the teacher's."""
     student = small_segmentor('deeplabv3_r50-d8', width=16, channels=32, output_stride=8)
     teacher = small_segmentor('deeplabv3_r50-d8', width=32, channels=64, output_stride=16)
-    distiller = distil(student, teacher, tmp_path, [point('head', 'decode_head.bottleneck', 16)])
+    resized = point('head', 'decode_head.bottleneck', 16)
+    resized['loss']['align'] = 'interpolate'
+    distiller = distil(student, teacher, tmp_path, [resized])
     teacher_feat = distiller.teacher_features(
         distiller.data_preprocessor(raw_batch(), True)['inputs'])['decode_head.bottleneck'][0]
     assert teacher_feat.shape[-2:] == (SIZE // 16, SIZE // 16)
@@ -111,14 +113,18 @@ def test_deeplabv3_student_with_different_output_stride(tmp_path):
     assert torch.isfinite(losses['loss_kd_head']) and losses['loss_kd_head'] > 0
 
 
-def test_different_output_stride_with_align_error(tmp_path):
-    student = small_segmentor('pspnet_r50-d8', width=16, channels=32, output_stride=8)
-    teacher = small_segmentor('pspnet_r50-d8', width=16, channels=32, output_stride=16)
-    strict = point('head', 'decode_head.bottleneck', 8)
-    strict['loss']['align'] = 'error'
-    distiller = distil(student, teacher, tmp_path, [strict])
-    with pytest.raises(ValueError, match="align='interpolate'"):
-        distiller(**distiller.data_preprocessor(raw_batch(), True), mode='loss')
+def test_different_output_stride_is_refused_at_build(tmp_path):
+    """Stride 16 vs 8 at the same address: a build-time error that proposes student modules
+    at the teacher's stride, or resizing."""
+    student = small_segmentor('pspnet_r50-d8', width=16, channels=32, output_stride=16)
+    teacher = small_segmentor('pspnet_r50-d8', width=16, channels=32, output_stride=8)
+    with pytest.raises(ValueError) as error:
+        distil(student, teacher, tmp_path, [point('head', 'decode_head.bottleneck', 8)])
+    message = str(error.value)
+    assert 'strides differ' in message and '16 vs 8' in message
+    assert "align='interpolate'" in message
+    assert "Student modules at the teacher's stride 8: ['backbone[1]', 'backbone.layer2'" \
+        in message
 
 
 def test_predict_evaluates_the_student(tmp_path):
@@ -129,3 +135,23 @@ def test_predict_evaluates_the_student(tmp_path):
         ours = distiller(**data, mode='predict')
         plain = distiller.student(**data, mode='predict')
     assert torch.equal(ours[0].pred_sem_seg.data, plain[0].pred_sem_seg.data)
+
+
+def test_top_level_preprocessor_from_the_runner(tmp_path):
+    """mmengine's Runner passes the config's top-level data_preprocessor, which carries a
+    `_scope_` key the student's copy lacks: accepted; a real difference is named."""
+    student, teacher = psp_student(), small_segmentor('pspnet_r50-d8', 32, 96)
+    torch.manual_seed(0)
+    torch.save(dict(state_dict=build_model(teacher)[0].state_dict()), tmp_path / 'teacher.pth')
+    top = dict(student['data_preprocessor'], _scope_='mmseg')
+
+    def build(data_preprocessor):
+        return MODELS.build(dict(
+            type='rdimkd_mm.FeatureDistiller', student=student, teacher=teacher,
+            teacher_checkpoint=str(tmp_path / 'teacher.pth'), probe_size=(SIZE, SIZE),
+            distill=[point('head', 'decode_head.bottleneck', 16)],
+            data_preprocessor=data_preprocessor))
+
+    assert build(top).data_preprocessor is not None
+    with pytest.raises(ValueError, match=r"differs .* in \['size'\]"):
+        build(dict(top, size=(SIZE // 2, SIZE // 2)))

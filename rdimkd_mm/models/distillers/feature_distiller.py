@@ -1,17 +1,20 @@
+import copy
 import logging
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmengine.logging import print_log
-from mmengine.model import BaseModel
+from mmengine.model import BaseModel, revert_sync_batchnorm
 from mmengine.utils import ProgressBar
 from torch import Tensor, nn
 
 from rdimkd_mm.registry import MODELS
 from rdimkd_mm.utils.checkpoint import load_checkpoint_strict, state_dict_mismatch
 from rdimkd_mm.utils.model_config import ModelSpec, build_model, load_model_config
+from .feature_probe import dummy_batch, features_of
 from .feature_taps import FeatureTaps
 from .input_adapter import TeacherInputAdapter
+from .point_check import PointCheck
 
 ForwardResults = Union[Dict[str, Tensor], list, Tensor, Tuple[Tensor, ...]]
 
@@ -78,13 +81,7 @@ class FeatureDistiller(BaseModel):
         if not distill:
             raise ValueError('`distill` is empty: name at least one feature to distil.')
         student_cfg, self.scope = load_model_config(student)
-        # mmengine's Runner passes a config's top-level `data_preprocessor` (mmseg configs have
-        # one) to the model; it must be the student's own.
-        if data_preprocessor is not None and dict(data_preprocessor) != dict(
-                student_cfg.get('data_preprocessor') or {}):
-            raise ValueError('FeatureDistiller normalises with the student\'s (and the '
-                             "teacher's) own data preprocessor; set it in the student's model "
-                             'config, not on the distiller or at the top level.')
+        _check_top_level_preprocessor(data_preprocessor, student_cfg.get('data_preprocessor'))
         student_model, _ = build_model(dict(student_cfg, _scope_=self.scope))
         super().__init__(data_preprocessor=student_model.data_preprocessor, init_cfg=init_cfg)
         self.student = student_model
@@ -93,6 +90,9 @@ class FeatureDistiller(BaseModel):
         if teacher_scope != self.scope:
             raise ValueError(f'The student is a {self.scope} model but the teacher a '
                              f'{teacher_scope} model; distil within one library.')
+        # The frozen teacher runs in eval mode, where SyncBN needs no process group; the
+        # Runner's own revert does not reach it (it is hidden from the module tree).
+        teacher_model = revert_sync_batchnorm(teacher_model)
         load_checkpoint_strict(teacher_model, teacher_checkpoint, what='teacher')
         teacher_model.requires_grad_(False)
         teacher_model.eval()
@@ -107,16 +107,18 @@ class FeatureDistiller(BaseModel):
                                         'student')
         self.teacher_taps = FeatureTaps(self.teacher, [p['teacher'] for p in self.points],
                                         'teacher')
-        student_shapes, teacher_shapes = self._probe(probe_size)
+        student_feats, teacher_feats = self._probe(probe_size)
         self.distill_losses = nn.ModuleDict()
         for point in self.points:
-            s_shapes, t_shapes = student_shapes[point['student']], teacher_shapes[point['teacher']]
-            self._check_point_shapes(point, s_shapes, t_shapes)
+            s_feats, t_feats = student_feats[point['student']], teacher_feats[point['teacher']]
+            check = PointCheck(point, s_feats, t_feats)
+            check.check_maps_and_levels()
+            check.check_strides(self.student, self.teacher, self.scope, probe_size)
             loss_cfg = dict(point['loss'])
             loss_cfg.setdefault('_scope_', 'rdimkd_mm')  # 'RdimKDLoss' or 'rdimkd_mm.RdimKDLoss'
-            loss_cfg.setdefault('student_channels', s_shapes[0][0])
-            loss_cfg.setdefault('teacher_channels', t_shapes[0][0])
-            loss_cfg.setdefault('num_levels', len(t_shapes))
+            loss_cfg.setdefault('student_channels', s_feats[0].shape[0])
+            loss_cfg.setdefault('teacher_channels', t_feats[0].shape[0])
+            loss_cfg.setdefault('num_levels', len(t_feats))
             self.distill_losses[point['name']] = MODELS.build(loss_cfg)
         if projections_file is not None:
             self.load_projections(projections_file)
@@ -142,46 +144,18 @@ class FeatureDistiller(BaseModel):
 
     @torch.no_grad()
     def _probe(self, size: Tuple[int, int]) -> Tuple[dict, dict]:
-        """One eval-mode forward of each model: feature shapes per address, calls per module."""
-        shapes = []
+        """One eval-mode forward of each model: features per address, calls per module."""
+        features = []
         for model, taps in ((self.student, self.student_taps), (self.teacher, self.teacher_taps)):
             was_training = model.training
             model.eval()
-            inputs, data_samples = self._dummy_batch(size)
             with taps.recording():
-                model(inputs, data_samples, mode='tensor')
+                model(*dummy_batch(self.scope, size), mode='tensor')
             taps.expected_calls = taps.count_calls()
-            shapes.append({
-                address: [tuple(f.shape[1:]) for f in feats]
-                for address, feats in taps.collect().items()
-            })
+            features.append({address: features_of(feats, size)
+                             for address, feats in taps.collect().items()})
             model.train(was_training)
-        return shapes[0], shapes[1]
-
-    def _dummy_batch(self, size: Tuple[int, int]) -> Tuple[Tensor, list]:
-        h, w = size
-        meta = dict(img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w),
-                    batch_input_shape=(h, w), scale_factor=(1.0, 1.0), img_id=0)
-        if self.scope == 'mmseg':
-            from mmseg.structures import SegDataSample as DataSample
-        else:
-            from mmdet.structures import DetDataSample as DataSample
-        return torch.zeros(1, 3, h, w), [DataSample(metainfo=meta)]
-
-    @staticmethod
-    def _check_point_shapes(point: dict, student: List[tuple], teacher: List[tuple]) -> None:
-        where = f"distillation point {point['name']!r} ({point['student']} -> {point['teacher']})"
-        if len(student) != len(teacher):
-            raise ValueError(
-                f'{where}: the student gives {len(student)} feature map(s) but the teacher '
-                f"{len(teacher)}; index single levels, e.g. student='neck[0]', teacher="
-                "'neck[0]'.")
-        for side, shapes in (('student', student), ('teacher', teacher)):
-            if len({s[0] for s in shapes}) > 1:
-                raise ValueError(
-                    f'{where}: the {side} levels have different channel counts '
-                    f'{[s[0] for s in shapes]}; one loss needs one channel count per side, so '
-                    'distil those levels as separate points (e.g. backbone[2], backbone[3]).')
+        return features[0], features[1]
 
     # ----------------------------------------------------------------------- model plumbing
     def _apply(self, fn, *args, **kwargs):
@@ -189,6 +163,31 @@ class FeatureDistiller(BaseModel):
         super()._apply(fn, *args, **kwargs)
         self.teacher._apply(fn, *args, **kwargs)
         return self
+
+    def __getattr__(self, name: str):
+        # Hooks of mmdet/mmseg/mmengine address the detector or segmentor through
+        # runner.model (e.g. YOLOXModeSwitchHook sets `runner.model.bbox_head.use_l1`): the
+        # distiller answers for the student's attributes.
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            modules = self.__dict__.get('_modules', {})
+            if 'student' not in modules or name.startswith('__'):
+                raise
+            return getattr(modules['student'], name)
+
+    def __deepcopy__(self, memo: dict) -> 'FeatureDistiller':
+        # Copies (e.g. EMAHook's averaged model) share the frozen teacher and its taps
+        # instead of duplicating its weights; nothing ever changes them. The copied student
+        # gets taps of its own.
+        memo[id(self.teacher)] = self.teacher
+        memo[id(self.teacher_taps)] = self.teacher_taps
+        memo[id(self.student_taps)] = self.student_taps
+        new = self.__class__.__new__(self.__class__)
+        memo[id(self)] = new
+        new.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        new.student_taps = self.student_taps.copy_to(new.student)
+        return new
 
     def train(self, mode: bool = True) -> 'FeatureDistiller':
         """Set the student's mode; the teacher always stays in eval mode."""
@@ -321,3 +320,27 @@ class FeatureDistiller(BaseModel):
                              f'({mismatch}); refit it with tools/fit_projections.py for this '
                              'config.')
         self.distill_losses.load_state_dict(state, strict=False)
+
+
+def _check_top_level_preprocessor(given: Optional[dict], student: Optional[dict]) -> None:
+    """mmengine's Runner passes a config's top-level ``data_preprocessor`` to the model (mmseg
+    configs have one); accept it only when it is the student's own, up to the ``_scope_``
+    bookkeeping key mmengine adds to one copy and not the other."""
+    if given is None:
+        return
+    given, student = _without_scope(given), _without_scope(student or {})
+    if given != student:
+        keys = sorted(k for k in set(given) | set(student) if given.get(k) != student.get(k))
+        raise ValueError(
+            'The top-level data_preprocessor differs from the student\'s model.data_preprocessor '
+            f'in {keys}; the distiller normalises with the student\'s (and the teacher\'s) own. '
+            'Set both to the same values (e.g. --cfg-options data_preprocessor.size=... '
+            'model.student.data_preprocessor.size=...), or remove the top-level one.')
+
+
+def _without_scope(value):
+    if isinstance(value, dict):
+        return {k: _without_scope(v) for k, v in value.items() if k != '_scope_'}
+    if isinstance(value, (list, tuple)):
+        return [_without_scope(v) for v in value]
+    return value

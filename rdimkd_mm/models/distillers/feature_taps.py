@@ -79,10 +79,9 @@ class FeatureTaps:
         self._recording = False
         self._stop_when_complete = False
         self.expected_calls: Dict[str, int] = {}
-        self._handles = [
-            modules[name].register_forward_hook(self._make_hook(name))
-            for name in self.module_names
-        ]
+        self._hooks = {name: self._make_hook(name) for name in self.module_names}
+        for name, hook in self._hooks.items():
+            modules[name].register_forward_hook(hook)
 
     def _unknown_module_message(self, name: str, address: str, modules: dict) -> str:
         close = difflib.get_close_matches(name, list(modules), n=5, cutoff=0.5)
@@ -174,8 +173,17 @@ class FeatureTaps:
         """Calls per tapped module in the last recording (before :meth:`collect`)."""
         return {name: len(calls) for name, calls in self._calls.items()}
 
-    def remove(self) -> None:
-        """Remove the hooks."""
-        for handle in self._handles:
-            handle.remove()
-        self._handles = []
+    def copy_to(self, model: nn.Module) -> 'FeatureTaps':
+        """The same taps on ``model``, a deep copy of the tapped model.
+
+        ``copy.deepcopy`` keeps functions as they are, so the copy's modules call this
+        object's hooks; they are replaced by the new taps' own.
+        """
+        modules = dict(model.named_modules())
+        for name, hook in self._hooks.items():
+            hooks = modules[name]._forward_hooks
+            for key in [k for k, v in hooks.items() if v is hook]:
+                del hooks[key]
+        taps = FeatureTaps(model, self.addresses, self.side)
+        taps.expected_calls = dict(self.expected_calls)
+        return taps

@@ -1,4 +1,4 @@
-from typing import List, Sequence, Union
+from typing import List, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -19,12 +19,14 @@ class RdimKDLoss(nn.Module):
     For each level l (one distilled feature map; an FPN gives several)::
 
         G_s = connector_l(F_s)               # (N, C_s, h, w) -> (N, C_t, h, w), 1x1 conv
-        G_s = resize(G_s, (H, W))            # only if the strides differ (align='interpolate')
+        G_s, F_t = align(G_s, F_t)           # same stride: crop to the common size;
+                                             # align='interpolate': resize G_s to (H, W)
         loss_l = loss_weight * reduce(|| K_l^T F_t - K_l^T G_s ||^2)
 
     where ``K_l`` (C_t, k) is the level's projection (random, PCA or autoencoder encoder). The
     teacher side carries no gradient; gradients reach the student and the connector only. The
-    total is the sum over levels.
+    total is the sum over levels. Under autocast (mixed precision, ``--amp``) the projections
+    and the squared error are computed in float32, so the loss is a float32 tensor.
 
     Args:
         student_channels (int): C_s of the student feature.
@@ -36,9 +38,11 @@ class RdimKDLoss(nn.Module):
         connector (str): ``'conv'`` (1x1 conv C_s -> C_t with bias), ``'identity'`` (requires
             C_s == C_t) or ``'auto'`` (identity if the channels match, conv otherwise).
             Default: ``'auto'``.
-        align (str): What to do when the student's spatial size differs from the teacher's:
-            ``'interpolate'`` resizes the connected student feature bilinearly to the teacher's
-            size; ``'error'`` raises. Default: ``'interpolate'``.
+        align (str): ``'stride'``: the features must have the same stride (the distiller
+            checks this at build time); sizes that differ only by padding (e.g. another size
+            divisor) are cropped to the common top-left part, where both inputs hold the
+            image. ``'interpolate'``: the features may have different strides; the connected
+            student feature is resized bilinearly to the teacher's size. Default: ``'stride'``.
         reduction (str): ``'sum'``: sum over the k projected channels, mean over N, H, W (the
             squared L2 distance per position, so the scale grows with k); ``'mean'``: mean over
             all elements (scale independent of k). Default: ``'sum'``.
@@ -51,7 +55,7 @@ class RdimKDLoss(nn.Module):
                  projection: dict,
                  num_levels: int = 1,
                  connector: str = 'auto',
-                 align: str = 'interpolate',
+                 align: str = 'stride',
                  reduction: str = 'sum',
                  loss_weight: float = 1.0) -> None:
         super().__init__()
@@ -62,8 +66,8 @@ class RdimKDLoss(nn.Module):
                 f"connector='identity' needs equal channels, but the student has "
                 f'{student_channels} and the teacher {teacher_channels}; use '
                 f"connector='conv'.")
-        if align not in ('interpolate', 'error'):
-            raise ValueError(f"align must be 'interpolate' or 'error', got {align!r}")
+        if align not in ('stride', 'interpolate'):
+            raise ValueError(f"align must be 'stride' or 'interpolate', got {align!r}")
         if reduction not in ('sum', 'mean'):
             raise ValueError(f"reduction must be 'sum' or 'mean', got {reduction!r}")
         self.student_channels = student_channels
@@ -104,17 +108,21 @@ class RdimKDLoss(nn.Module):
                                  f'{channels}, H, W), got {tuple(feat.shape)}.')
         return levels
 
-    def connect(self, student_feat: Tensor, level: int, size: torch.Size) -> Tensor:
-        """Connector and spatial alignment: (N, C_s, h, w) -> (N, C_t, H, W)."""
-        feat = self.connectors[level](student_feat)
-        if feat.shape[-2:] != size:
-            if self.align == 'error':
-                raise ValueError(
-                    f'Student level {level} has spatial size {tuple(feat.shape[-2:])} but the '
-                    f"teacher's is {tuple(size)}; distil features of the same stride or set "
-                    "align='interpolate'.")
-            feat = F.interpolate(feat, size=size, mode='bilinear', align_corners=False)
-        return feat
+    def align_sizes(self, student: Tensor, teacher: Tensor, level: int) -> Tuple[Tensor, Tensor]:
+        """Bring (N, C_t, h, w) and (N, C_t, H, W) to one spatial size (see ``align``)."""
+        if student.shape[-2:] == teacher.shape[-2:]:
+            return student, teacher
+        if self.align == 'interpolate':
+            return F.interpolate(student, size=teacher.shape[-2:], mode='bilinear',
+                                 align_corners=False), teacher
+        (h, w), (th, tw) = student.shape[-2:], teacher.shape[-2:]
+        if not (0.5 < h / th < 2 and 0.5 < w / tw < 2):
+            raise ValueError(
+                f'Level {level}: the student feature is {h}x{w} but the teacher\'s {th}x{tw}, '
+                'so their strides differ; distil features of the same stride (see '
+                "tools/inspect_pair.py) or set the loss's align='interpolate'.")
+        h, w = min(h, th), min(w, tw)
+        return student[..., :h, :w], teacher[..., :h, :w]
 
     def level_losses(self, student_feats: Features, teacher_feats: Features) -> List[Tensor]:
         """Weighted loss of each level.
@@ -139,10 +147,17 @@ class RdimKDLoss(nn.Module):
                     f'{type(projection).__name__} of level {level} is not fitted: add '
                     "dict(type='rdimkd_mm.FitProjectionsHook') to custom_hooks or give the "
                     "distiller a `projections_file` written by tools/fit_projections.py.")
-            z_t = projection(teacher.detach()).float()
-            z_s = projection(self.connect(student, level, teacher.shape[-2:])).float()
-            squared = (z_s - z_t).pow(2)
-            loss = squared.sum(1).mean() if self.reduction == 'sum' else squared.mean()
+            connected, teacher = self.align_sizes(self.connectors[level](student), teacher,
+                                                  level)
+            # Under autocast (--amp) the projections and the squared error run in float32:
+            # the distance of two nearly equal projected features loses most of its bits in
+            # float16/bfloat16. The connector above still runs in the autocast dtype; the
+            # casts below are differentiable, so gradients reach it and the student.
+            with torch.autocast(device_type=connected.device.type, enabled=False):
+                z_t = projection(teacher.detach().float())
+                z_s = projection(connected.float())
+                squared = (z_s - z_t).pow(2)
+                loss = squared.sum(1).mean() if self.reduction == 'sum' else squared.mean()
             losses.append(self.loss_weight * loss)
         return losses
 
@@ -153,4 +168,5 @@ class RdimKDLoss(nn.Module):
     def extra_repr(self) -> str:
         return (f'student_channels={self.student_channels}, '
                 f'teacher_channels={self.teacher_channels}, num_levels={self.num_levels}, '
-                f'reduction={self.reduction!r}, loss_weight={self.loss_weight}')
+                f'align={self.align!r}, reduction={self.reduction!r}, '
+                f'loss_weight={self.loss_weight}')

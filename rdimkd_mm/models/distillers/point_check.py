@@ -1,0 +1,112 @@
+"""Build-time checks of a distillation point: maps, level counts, channels and strides.
+
+Each failed check raises an error that names the point and says what to change; a stride
+mismatch proposes addresses of equal stride, found by probing the models' modules.
+"""
+from typing import List, Sequence, Tuple
+
+from torch import nn
+
+from .feature_probe import Feature, format_stride, probe_modules
+from .feature_taps import parse_address
+
+
+class PointCheck:
+    """Checks one point's probed features.
+
+    Args:
+        point (dict): The distillation point (``name``, ``student``, ``teacher``, ``loss``).
+        student (Sequence[Feature]): The student's probed features at ``point['student']``.
+        teacher (Sequence[Feature]): The teacher's probed features at ``point['teacher']``.
+    """
+
+    def __init__(self, point: dict, student: Sequence[Feature],
+                 teacher: Sequence[Feature]) -> None:
+        self.point, self.student, self.teacher = point, list(student), list(teacher)
+        self.where = (f"distillation point {point['name']!r} (student {point['student']!r}, "
+                      f"teacher {point['teacher']!r})")
+
+    def check_maps_and_levels(self) -> None:
+        """Every level a (C, H, W) map; as many levels on both sides; one channel count each."""
+        for side, feats in (('student', self.student), ('teacher', self.teacher)):
+            for level, feat in enumerate(feats):
+                if not feat.is_map:
+                    raise ValueError(
+                        f'{self.where}: {side} level {level} has shape (N, '
+                        f'{", ".join(map(str, feat.shape))}), not a feature map (N, C, H, W). '
+                        'Token sequences (N, L, C) of transformer layers are not distilled; '
+                        'tap a module that outputs maps, e.g. the backbone stages or the neck '
+                        '(list them with tools/inspect_pair.py).')
+        if len(self.student) != len(self.teacher):
+            raise ValueError(
+                f'{self.where}: the student gives {len(self.student)} feature map(s) but the '
+                f"teacher {len(self.teacher)}; select levels of equal stride, e.g. student="
+                "'neck[0:3]', teacher='neck[0:3]' (tools/inspect_pair.py proposes them).")
+        for side, feats in (('student', self.student), ('teacher', self.teacher)):
+            channels = [f.shape[0] for f in feats]
+            if len(set(channels)) > 1:
+                raise ValueError(
+                    f'{self.where}: the {side} levels have different channel counts '
+                    f'{channels}; one loss needs one channel count per side, so distil those '
+                    'levels as separate points (e.g. backbone[2], backbone[3]).')
+
+    def check_strides(self, student_model: nn.Module, teacher_model: nn.Module, scope: str,
+                      size: Tuple[int, int]) -> None:
+        """Equal strides level by level, unless the loss resizes (``align='interpolate'``)."""
+        if self.point['loss'].get('align') == 'interpolate':
+            return
+        strides = [(s.stride, t.stride) for s, t in zip(self.student, self.teacher)]
+        if all(abs(s - t) < 1e-6 * t for s, t in strides):
+            return
+        shown = ', '.join(f'{format_stride(s)} vs {format_stride(t)}' for s, t in strides)
+        raise ValueError(
+            f'{self.where}: the strides differ level by level (student vs teacher: {shown}). '
+            f'{self._proposal(student_model, teacher_model, scope, size)} To resize the '
+            "student's features to the teacher's instead, set align='interpolate' in the "
+            "point's loss.")
+
+    def _proposal(self, student_model: nn.Module, teacher_model: nn.Module, scope: str,
+                  size: Tuple[int, int]) -> str:
+        s_module, _ = parse_address(self.point['student'])
+        t_module, _ = parse_address(self.point['teacher'])
+        s_all = _single_call(probe_modules(student_model, scope, size, [s_module]), s_module)
+        t_all = _single_call(probe_modules(teacher_model, scope, size, [t_module]), t_module)
+        common = [s for s in _unique(f.stride for f in s_all if f.is_map)
+                  if any(t.is_map and abs(s - t.stride) < 1e-6 * s for t in t_all)]
+        if len(self.student) > 1 and common:
+            s_slice, t_slice = _slice(s_all, common), _slice(t_all, common)
+            if s_slice and t_slice:
+                return (f"Levels of equal stride: student='{s_module}{s_slice}', "
+                        f"teacher='{t_module}{t_slice}'.")
+        wanted = [t.stride for t in self.teacher]
+        candidates = [
+            f'{name}{"" if len(calls[0]) == 1 else f"[{i}]"}'
+            for name, calls in probe_modules(student_model, scope, size).items()
+            if name.count('.') < 3 and len(calls) == 1
+            for i, feat in enumerate(calls[0])
+            if feat.is_map and abs(feat.stride - wanted[0]) < 1e-6 * feat.stride
+        ]
+        if candidates:
+            candidates = sorted(candidates, key=lambda name: name.count('.'))[:8]
+            return (f'Student modules at the teacher\'s stride {format_stride(wanted[0])}: '
+                    f'{candidates}.')
+        return 'See tools/inspect_pair.py for the features of both models and their strides.'
+
+
+def _single_call(records: dict, module: str) -> List[Feature]:
+    """The outputs of ``module`` if it ran once (slices index one call's tuple)."""
+    calls = records.get(module, [])
+    return calls[0] if len(calls) == 1 else []
+
+
+def _unique(values) -> list:
+    return list(dict.fromkeys(values))
+
+
+def _slice(features: List[Feature], strides: List[float]) -> str:
+    """``'[a:b]'`` selecting exactly the features of ``strides`` if they are contiguous."""
+    index = [i for i, f in enumerate(features)
+             if f.is_map and any(abs(f.stride - s) < 1e-6 * s for s in strides)]
+    if not index or index != list(range(index[0], index[-1] + 1)):
+        return ''
+    return f'[{index[0]}:{index[-1] + 1}]'

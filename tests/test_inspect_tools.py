@@ -1,0 +1,67 @@
+"""tools/inspect_pair.py and tools/inspect_features.py as a user runs them, on zoo configs."""
+import re
+from pathlib import Path
+
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+from conftest import run_tool, zoo_det_data_options
+from rdimkd_mm.utils import build_model
+
+FCOS_CAFFE = 'mmdet::fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py'
+RETINA_R18 = 'mmdet::retinanet/retinanet_r18_fpn_1x_coco.py'
+FASTER_R50 = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
+PSP_R18 = 'mmseg::pspnet/pspnet_r18-d8_4xb2-80k_cityscapes-512x1024.py'
+DLV3P_R50 = 'mmseg::deeplabv3plus/deeplabv3plus_r50-d8_4xb2-40k_cityscapes-512x1024.py'
+
+
+def random_checkpoint(config: str, path: Path) -> Path:
+    init_default_scope(config.split('::')[0])
+    torch.manual_seed(0)
+    model, _ = build_model(config)
+    torch.save(dict(state_dict=model.state_dict()), path)
+    return path
+
+
+def test_inspect_pair_writes_a_config_that_trains(det_root, tmp_path):
+    """The issue's example: a caffe-style FCOS teacher, a pytorch-style RetinaNet student."""
+    config = tmp_path / 'pair.py'
+    output = run_tool('inspect_pair.py', FCOS_CAFFE, RETINA_R18, '--write-config', config)
+    assert re.search(r'fpn\s+neck\s+-> neck', output), output
+    assert 'neck[4]' in output and '/128' in output  # P7 listed with its stride
+    text = config.read_text()
+    assert "model['student']['backbone']['init_cfg'] = None" in text
+    assert Config.fromfile(str(config)).model.student.backbone.init_cfg is None
+
+    teacher = random_checkpoint(FCOS_CAFFE, tmp_path / 'fcos.pth')
+    output = run_tool('train.py', config, '--work-dir', tmp_path / 'work', '--cfg-options',
+                      f'model.teacher_checkpoint={teacher}', *zoo_det_data_options(det_root))
+    losses = re.findall(r'loss_kd_fpn: (\S+)', output)
+    assert losses and all(torch.isfinite(torch.tensor(float(v))) for v in losses), output[-3000:]
+
+
+def test_inspect_pair_matches_strides_of_a_two_stage_teacher(tmp_path):
+    """Faster R-CNN's FPN starts at P2, RetinaNet's at P3: the proposal shifts by one level."""
+    output = run_tool('inspect_pair.py', FASTER_R50, RETINA_R18, '--size', '128', '128')
+    assert re.search(r'fpn\s+neck\[1:5\]\s+-> neck\[0:4\]', output), output
+
+
+def test_inspect_pair_finds_each_heads_feature_before_the_classifier(tmp_path):
+    """DeepLabV3+ calls it sep_bottleneck (stride 4, after fusing stage 1), PSPNet bottleneck
+    (stride 8): proposed with resizing; the last backbone stages share stride 8."""
+    config = tmp_path / 'seg_pair.py'
+    output = run_tool('inspect_pair.py', DLV3P_R50, PSP_R18, '--size', '128', '128',
+                      '--write-config', config)
+    assert re.search(r'head\s+decode_head\.sep_bottleneck\s+-> decode_head\.bottleneck\s+'
+                     r"\(strides differ: align='interpolate'\)", output), output
+    assert re.search(r'backbone\s+backbone\[3\]\s+-> backbone\[3\]', output), output
+    cfg = Config.fromfile(str(config))
+    assert cfg.model.student.pretrained is None
+    assert [p.student for p in cfg.model.distill] == ['decode_head.bottleneck', 'backbone[3]']
+    assert [p.loss.get('align') for p in cfg.model.distill] == ['interpolate', None]
+
+
+def test_inspect_features_resolves_zoo_names():
+    output = run_tool('inspect_features.py', RETINA_R18, '--size', '128', '128')
+    assert re.search(r'neck\s+1\s+tuple of 5: \(256, 16, 16\) stride 8', output), output
