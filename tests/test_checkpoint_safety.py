@@ -7,7 +7,7 @@ import torch
 from mmengine.logging import HistoryBuffer, MessageHub
 
 import rdimkd_mm  # noqa: F401  (allow-lists the globals)
-from rdimkd_mm.utils import load_checkpoint_strict
+from rdimkd_mm.utils import read_state_dict
 
 
 class RunsCode:
@@ -30,7 +30,7 @@ def test_code_executing_pickle_is_refused(tmp_path):
     with pytest.raises(pickle.UnpicklingError):
         torch.load(tmp_path / 'evil.pth')
     with pytest.raises(RuntimeError, match='Refused to load the teacher checkpoint'):
-        load_checkpoint_strict(None, str(tmp_path / 'evil.pth'), what='teacher')
+        read_state_dict(str(tmp_path / 'evil.pth'), what='teacher')
 
 
 class GetattrOnAllowedClass:

@@ -126,11 +126,13 @@ def test_export_student_evaluates_the_same_in_vanilla_mmdet(det_root, det_teache
     run_tool('train.py', DET_DISTILL, '--work-dir', tmp_path / 'kd', '--cfg-options',
              *iters(2, 2), *options)
     checkpoint = tmp_path / 'kd' / 'iter_2.pth'
+    # Test and export need no teacher: its checkpoint is gone.
+    no_teacher = ['model.teacher_checkpoint=/nonexistent/teacher.pth', *det_data_options(det_root)]
     run_tool('test.py', DET_DISTILL, checkpoint, '--work-dir', tmp_path / 'kd_test', '--out',
              tmp_path / 'kd.pkl', '--cfg-options', 'model.student.test_cfg.score_thr=0.0',
-             *options)
+             *no_teacher)
     run_tool('export_student.py', DET_DISTILL, checkpoint, tmp_path / 'export', '--cfg-options',
-             'model.student.test_cfg.score_thr=0.0', *options)
+             'model.student.test_cfg.score_thr=0.0', *no_teacher)
     exported = (tmp_path / 'export' / 'student.py').read_text()
     assert 'rdimkd_mm' not in exported and 'teacher' not in exported
     vanilla = run_vanilla('mmdet', tmp_path / 'export', tmp_path / 'vanilla')

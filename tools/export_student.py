@@ -10,19 +10,12 @@ vanilla mmdet/mmseg load without rdimkd_mm: ``init_detector``/``init_model`` and
 import argparse
 import os
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+import torch
+from mmengine.config import Config, DictAction
 
-import torch  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.registry import DefaultScope  # noqa: E402
-
-import rdimkd_mm  # noqa: E402,F401
-from rdimkd_mm.utils import build_model, load_model_config, read_checkpoint  # noqa: E402
-
-# Keys of a distillation config that describe the training run, not the exported model.
-_RUN_KEYS = ('work_dir', 'load_from', 'resume', 'launcher')
+import rdimkd_mm  # noqa: F401
+from rdimkd_mm.utils import build_model, read_checkpoint, student_config, student_weights
 
 
 def parse_args() -> argparse.Namespace:
@@ -35,44 +28,6 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def student_config(cfg: Config) -> Config:
-    """The distillation config with the distiller replaced by its student."""
-    model = cfg.model
-    if not str(model.get('type', '')).endswith('Distiller'):
-        raise ValueError(f'{cfg.filename} is not a distillation config (model type '
-                         f"{model.get('type')!r}).")
-    with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
-        student, scope = load_model_config(model.student)
-    plain = Config(cfg.to_dict())
-    plain.model = student
-    plain.default_scope = scope
-    plain.custom_hooks = [
-        h for h in plain.get('custom_hooks', []) if not str(h.get('type')).startswith('rdimkd_mm')
-    ]
-    imports = plain.get('custom_imports', {}).get('imports', [])
-    imports = [i for i in imports if not i.startswith('rdimkd_mm')]
-    if imports:
-        plain.custom_imports.imports = imports
-    else:
-        plain.pop('custom_imports', None)
-    for key in _RUN_KEYS:
-        plain.pop(key, None)
-    # Helper variables of distillation bases (e.g. `fpn_distill`) mean nothing to mmdet/mmseg.
-    for key in [k for k, v in plain.items() if k != 'model' and _names_rdimkd(v)]:
-        plain.pop(key)
-    return plain
-
-
-def _names_rdimkd(value) -> bool:
-    """Whether a config value refers to a rdimkd_mm component anywhere inside."""
-    if isinstance(value, dict):
-        return str(value.get('type', '')).startswith('rdimkd_mm') or any(
-            _names_rdimkd(v) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return any(_names_rdimkd(v) for v in value)
-    return False
-
-
 def main() -> None:
     args = parse_args()
     cfg = Config.fromfile(args.config)
@@ -81,8 +36,7 @@ def main() -> None:
     plain = student_config(cfg)
 
     checkpoint = read_checkpoint(args.checkpoint, what='distiller')
-    state = {k[len('student.'):]: v for k, v in checkpoint.get('state_dict', {}).items()
-             if k.startswith('student.')}
+    state = student_weights(checkpoint.get('state_dict', {}))
     if not state:
         raise RuntimeError(f'{args.checkpoint!r} holds no student.* weights: is it a '
                            'checkpoint of this distillation config?')

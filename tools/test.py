@@ -5,23 +5,23 @@ Same flags as mmdet's/mmseg's ``tools/test.py``::
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE_OR_DIR] [--show]
         [--show-dir DIR] [--cfg-options k=v ...] [--launcher {none,pytorch,slurm,mpi}]
 
-For a distiller config, the distiller's student is evaluated. The checkpoint is loaded
+For a distillation config, its student is evaluated: the config's model is replaced by the
+student (``rdimkd_mm.utils.student_config``), whose weights are the checkpoint's
+``student.*`` entries; the teacher is neither built nor needed. The checkpoint is loaded
 strictly: a checkpoint of another model is an error, not a silently random model.
 """
 import argparse
 import os
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.model import is_model_wrapper
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
 
-from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
-from mmengine.model import is_model_wrapper  # noqa: E402
-from mmengine.registry import RUNNERS  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
-
-import rdimkd_mm  # noqa: E402,F401  (registers modules, allow-lists checkpoint globals)
-from rdimkd_mm.utils import load_checkpoint_strict  # noqa: E402
+import rdimkd_mm  # noqa: F401  (registers modules, allow-lists checkpoint globals)
+from rdimkd_mm.utils import (is_distill_config, load_checkpoint_strict, load_state_dict_strict,
+                             read_state_dict, student_config, student_weights)
 
 
 def parse_args() -> argparse.Namespace:
@@ -96,9 +96,21 @@ def main() -> None:
     if args.out:
         add_output(cfg, args.out)
 
+    distilled = is_distill_config(cfg)
+    if distilled:
+        work_dir, cfg = cfg.work_dir, student_config(cfg)
+        cfg.work_dir, cfg.launcher = work_dir, args.launcher
+
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-    load_checkpoint_strict(model, args.checkpoint, what='test')
+    if distilled:
+        state = student_weights(read_state_dict(args.checkpoint, what='test'))
+        if not state:
+            raise RuntimeError(f'{args.checkpoint!r} holds no student.* weights: give a '
+                               'checkpoint written by training this distillation config.')
+        load_state_dict_strict(model, state, args.checkpoint, what='test')
+    else:
+        load_checkpoint_strict(model, args.checkpoint, what='test')
     runner.test()
 
 

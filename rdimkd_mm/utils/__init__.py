@@ -1,9 +1,13 @@
 from .checkpoint import (allow_mmengine_checkpoint_globals, load_checkpoint_strict,
-                         read_checkpoint, state_dict_mismatch)
+                         load_state_dict_strict, read_checkpoint, read_state_dict,
+                         state_dict_mismatch)
 from .model_config import build_model, load_model_config, resolve_config_path
+from .student_config import is_distill_config, student_config, student_weights
 
 __all__ = [
-    'allow_mmengine_checkpoint_globals', 'load_checkpoint_strict', 'read_checkpoint',
+    'allow_mmengine_checkpoint_globals', 'load_checkpoint_strict', 'load_state_dict_strict',
+    'read_checkpoint', 'read_state_dict',
     'state_dict_mismatch', 'build_model',
-    'load_model_config', 'resolve_config_path'
+    'load_model_config', 'resolve_config_path', 'is_distill_config', 'student_config',
+    'student_weights'
 ]

@@ -94,31 +94,29 @@ def state_dict_mismatch(expected: Dict[str, torch.Tensor],
             f'mismatches {head(mismatched)}')
 
 
-def load_checkpoint_strict(model: Optional[nn.Module], path: str,
-                           what: str = 'model') -> Dict[str, torch.Tensor]:
-    """Load ``path`` on the CPU and, if ``model`` is given, into it with ``strict=True``.
-
-    Args:
-        model (nn.Module, optional): Receives the weights; None only reads them.
-        path (str): Checkpoint (an mmengine checkpoint with ``state_dict`` or a bare
-            state dict).
-        what (str): What the file is (``'teacher'``, ...), for the error messages.
-
-    Returns:
-        dict: The state dict read from the file.
+def read_state_dict(path: str, what: str = 'model') -> Dict[str, torch.Tensor]:
+    """The state dict of a checkpoint file (``state_dict`` of an mmengine checkpoint, or a bare
+    state dict), read safely on the CPU, without DDP's ``module.`` prefix.
 
     Raises:
         FileNotFoundError: if the file does not exist.
-        RuntimeError: if the file is refused by safe loading or does not match the model.
+        RuntimeError: if the file is refused by safe loading or holds no state dict.
     """
     checkpoint = read_checkpoint(path, what)
     state = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, dict) else None
     if not isinstance(state, dict):
         raise RuntimeError(f'The {what} checkpoint {path!r} holds no state dict.')
-    state = OrderedDict((k[len('module.'):] if k.startswith('module.') else k, v)
-                        for k, v in state.items())
-    if model is None:
-        return state
+    return OrderedDict((k[len('module.'):] if k.startswith('module.') else k, v)
+                       for k, v in state.items())
+
+
+def load_state_dict_strict(model: nn.Module, state: Dict[str, torch.Tensor], path: str,
+                           what: str = 'model') -> None:
+    """Load ``state`` (read from ``path``) into ``model`` after checking keys and shapes.
+
+    Raises:
+        RuntimeError: if ``state`` is a distiller's for a plain model, or does not match.
+    """
     if any(k.startswith('student.') for k in state) and not any(
             k.startswith('student.') for k in model.state_dict()):
         raise RuntimeError(
@@ -131,4 +129,19 @@ def load_checkpoint_strict(model: Optional[nn.Module], path: str,
             f'{mismatch}. Check that the config is the one the checkpoint was trained with '
             '(architecture, num_classes, channels).')
     model.load_state_dict(state, strict=True)
-    return state
+
+
+def load_checkpoint_strict(model: nn.Module, path: str, what: str = 'model') -> None:
+    """Load the checkpoint ``path`` into ``model`` on the CPU with ``strict=True``.
+
+    Args:
+        model (nn.Module): Receives the weights.
+        path (str): Checkpoint (an mmengine checkpoint with ``state_dict`` or a bare
+            state dict).
+        what (str): What the file is (``'teacher'``, ...), for the error messages.
+
+    Raises:
+        FileNotFoundError: if the file does not exist.
+        RuntimeError: if the file is refused by safe loading or does not match the model.
+    """
+    load_state_dict_strict(model, read_state_dict(path, what), path, what)

@@ -9,7 +9,8 @@ from mmengine.utils import ProgressBar
 from torch import Tensor, nn
 
 from rdimkd_mm.registry import MODELS
-from rdimkd_mm.utils.checkpoint import load_checkpoint_strict, state_dict_mismatch
+from rdimkd_mm.utils.checkpoint import (load_checkpoint_strict, read_state_dict,
+                                        state_dict_mismatch)
 from rdimkd_mm.utils.model_config import ModelSpec, build_model, load_model_config
 from .feature_probe import dummy_batch, features_of
 from .feature_taps import FeatureTaps
@@ -313,7 +314,7 @@ class FeatureDistiller(BaseModel):
 
     def load_projections(self, path: str) -> None:
         """Load projections saved by ``tools/fit_projections.py`` (strict)."""
-        state = load_checkpoint_strict(None, path, what='projections')
+        state = read_state_dict(path, what='projections')
         mismatch = state_dict_mismatch(self.projections_state_dict(), state)
         if mismatch:
             raise ValueError(f'Projections file {path!r} does not match this distiller '
