@@ -203,3 +203,20 @@ def test_projections_fitted_offline_are_used_without_refitting(det_root, det_tea
     trained = torch.load(tmp_path / 'kd' / 'iter_1.pth')['state_dict']
     for key, value in fitted.items():
         assert torch.equal(trained[f'distill_losses.{key}'], value), key
+
+
+def test_resume_with_nothing_to_resume_keeps_load_from(det_root, det_teacher, tmp_path):
+    """A fresh work dir: --resume finds no checkpoint and starts from load_from (not scratch)."""
+    output = run_tool('train.py', DET_TEACHER, '--work-dir', tmp_path, '--resume',
+                      '--cfg-options', *iters(1, 1), f'load_from={det_teacher}',
+                      *det_data_options(det_root))
+    assert f'no checkpoint in {tmp_path} yet, so this run starts from load_from' in output
+    assert f'Load checkpoint from {det_teacher}' in output
+
+
+def test_distiller_takes_the_teacher_work_dir(det_root, det_teacher, tmp_path):
+    """teacher_checkpoint may name the teacher's work dir: its last_checkpoint is used."""
+    output = run_tool('train.py', DET_DISTILL, '--work-dir', tmp_path, '--cfg-options',
+                      *iters(1, 1), f'model.teacher_checkpoint={det_teacher.parent}',
+                      *det_data_options(det_root))
+    assert f'Teacher checkpoint: {det_teacher}' in output

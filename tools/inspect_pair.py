@@ -229,9 +229,11 @@ def _is_pretrained(init_cfg) -> bool:
 
 def config_text(teacher: Side, student: Side, points: List[dict], out_path: str,
                 checkpoint: str) -> str:
-    base = student.spec if '::' in student.spec else osp.relpath(
-        osp.abspath(student.spec), osp.dirname(osp.abspath(out_path)))
-    teacher_spec = teacher.spec if '::' in teacher.spec else osp.abspath(teacher.spec)
+    out_dir = osp.dirname(osp.abspath(out_path))
+    # Local paths relative to the written config, as _base_ is (mmengine's {{fileDirname}}).
+    base = student.spec if '::' in student.spec else osp.relpath(student.spec, out_dir)
+    teacher_spec = teacher.spec if '::' in teacher.spec else (
+        '{{fileDirname}}/' + osp.relpath(teacher.spec, out_dir))
     distill = []
     for point in points:
         channels = point_levels(teacher, point['teacher'])[0].shape[0]

@@ -8,15 +8,12 @@ Same flags as mmdet's ``tools/train.py``::
 import argparse
 import os
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from mmengine.config import Config, DictAction
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner, find_latest_checkpoint
 
-from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.registry import RUNNERS  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
-
-import rdimkd_mm  # noqa: E402,F401  (registers modules, allow-lists checkpoint globals)
+import rdimkd_mm  # noqa: F401  (registers modules, allow-lists checkpoint globals)
 
 
 def parse_args() -> argparse.Namespace:
@@ -69,8 +66,13 @@ def main() -> None:
         cfg.auto_scale_lr.enable = True
 
     if args.resume == 'auto':
-        cfg.resume = True
-        cfg.load_from = None
+        latest = find_latest_checkpoint(cfg.work_dir)
+        if latest is not None:
+            cfg.resume, cfg.load_from = True, latest
+        else:
+            print(f'--resume: no checkpoint in {cfg.work_dir} yet, so this run starts '
+                  + (f'from load_from={cfg.load_from}.' if cfg.get('load_from') else
+                     'from the initial weights.'))
     elif args.resume is not None:
         if not osp.isfile(args.resume):
             raise FileNotFoundError(f'--resume: checkpoint {args.resume!r} not found.')

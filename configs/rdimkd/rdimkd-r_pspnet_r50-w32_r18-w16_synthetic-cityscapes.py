@@ -6,8 +6,8 @@ model = dict(
     _delete_=True,
     type='rdimkd_mm.FeatureDistiller',
     student=_base_.model,
-    teacher='configs/synthetic/pspnet_r50-w32-d8_synthetic-cityscapes.py',
-    teacher_checkpoint='work_dirs/pspnet_r50-w32-d8_synthetic-cityscapes/iter_800.pth',
+    teacher='{{fileDirname}}/../synthetic/pspnet_r50-w32-d8_synthetic-cityscapes.py',
+    teacher_checkpoint='work_dirs/pspnet_r50-w32-d8_synthetic-cityscapes',  # its latest
     distill=[
         dict(
             name='head',

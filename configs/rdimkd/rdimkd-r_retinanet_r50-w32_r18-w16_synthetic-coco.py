@@ -5,8 +5,8 @@ model = dict(
     _delete_=True,
     type='rdimkd_mm.FeatureDistiller',
     student=_base_.model,
-    teacher='configs/synthetic/retinanet_r50-w32_fpn128_synthetic-coco.py',
-    teacher_checkpoint='work_dirs/retinanet_r50-w32_fpn128_synthetic-coco/iter_800.pth',
+    teacher='{{fileDirname}}/../synthetic/retinanet_r50-w32_fpn128_synthetic-coco.py',
+    teacher_checkpoint='work_dirs/retinanet_r50-w32_fpn128_synthetic-coco',  # its latest
     distill=[
         dict(
             name='fpn',

@@ -1,10 +1,12 @@
 import copy
 import logging
+import os.path as osp
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmengine.logging import print_log
 from mmengine.model import BaseModel, revert_sync_batchnorm
+from mmengine.runner import find_latest_checkpoint
 from mmengine.utils import ProgressBar
 from torch import Tensor, nn
 
@@ -51,7 +53,9 @@ class FeatureDistiller(BaseModel):
             config this config inherits) or a config file.
         teacher (str | dict): The teacher: a config file (``'mmdet::...'``, ``'mmseg::...'``
             or a local path) or a model dict.
-        teacher_checkpoint (str): Checkpoint of the trained teacher; loaded strictly.
+        teacher_checkpoint (str): Checkpoint of the trained teacher, or the work dir of its
+            training run (its latest checkpoint, as ``last_checkpoint`` names it); loaded
+            strictly.
         distill (Sequence[dict]): Distillation points, each
             ``dict(student='neck', teacher='neck', loss=dict(type='rdimkd_mm.RdimKDLoss',
             projection=dict(type='rdimkd_mm.RandomProjection', k=64)), name='fpn')``.
@@ -94,7 +98,7 @@ class FeatureDistiller(BaseModel):
         # The frozen teacher runs in eval mode, where SyncBN needs no process group; the
         # Runner's own revert does not reach it (it is hidden from the module tree).
         teacher_model = revert_sync_batchnorm(teacher_model)
-        load_checkpoint_strict(teacher_model, teacher_checkpoint, what='teacher')
+        load_checkpoint_strict(teacher_model, _teacher_file(teacher_checkpoint), what='teacher')
         teacher_model.requires_grad_(False)
         teacher_model.eval()
         # Plain attribute, not a submodule: out of state_dict, parameters() and DDP.
@@ -247,7 +251,8 @@ class FeatureDistiller(BaseModel):
         """Warn once when the KD losses start far above the task losses."""
 
         def value(loss) -> float:
-            return float(sum(loss) if isinstance(loss, list) else loss)
+            loss = sum(loss) if isinstance(loss, list) else loss
+            return float(loss.detach() if isinstance(loss, Tensor) else loss)
 
         kd = sum(value(v) for k, v in losses.items() if k.startswith('loss_kd_'))
         task = sum(value(v) for k, v in losses.items()
@@ -321,6 +326,19 @@ class FeatureDistiller(BaseModel):
                              f'({mismatch}); refit it with tools/fit_projections.py for this '
                              'config.')
         self.distill_losses.load_state_dict(state, strict=False)
+
+
+def _teacher_file(path: str) -> str:
+    """``path`` itself, or for a work dir its latest checkpoint."""
+    if not osp.isdir(path):
+        return path
+    latest = find_latest_checkpoint(path)
+    if latest is None:
+        raise FileNotFoundError(f'teacher_checkpoint {path!r} is a directory without a '
+                                'last_checkpoint file: train the teacher there first, or name '
+                                'its checkpoint file.')
+    print_log(f'Teacher checkpoint: {latest} (the latest in {path})', logger='current')
+    return latest
 
 
 def _check_top_level_preprocessor(given: Optional[dict], student: Optional[dict]) -> None:
