@@ -5,12 +5,13 @@ task's train dataloader, with ``model.train_step`` (data preprocessor, forward, 
 an AdamW step), so the numbers are those of ``tools/train.py`` minus data loading. Arms are
 timed round-robin (the order rotates every round) and each ratio is taken within a round, then
 the median over rounds, so slow drifts of a shared machine cancel out. The teacher's weights
-are random (cost does not depend on them). Peak memory is ``torch.cuda.max_memory_allocated``
-on a GPU; on a CPU it is the peak resident set size of a fresh process that builds only that
-arm and trains a few steps.
+are random (cost does not depend on them). Peak memory is measured with only that arm built:
+on a GPU ``torch.cuda.max_memory_allocated`` after the timing's models are freed; on a CPU the
+peak resident set size of a fresh process. Both train 1 + 3 steps and measure the last 3.
 """
 import argparse
 import copy
+import gc
 import json
 import logging
 import os
@@ -50,6 +51,37 @@ STEP_ARMS = [
 # The distillation loss alone, forward and backward: (name, config arm).
 LOSS_ARMS = [('RdimKD-R loss alone (connector + projection + L2)', 'rdimkd-r'),
              ('full L2 loss alone (connector + L2)', 'fitnet-l2')]
+# Arms whose peak memory is measured, each built alone: the steps, then the losses alone.
+MEMORY_ARMS = [arm[0] for arm in STEP_ARMS] + [arm[0] for arm in LOSS_ARMS]
+
+PYTORCH_FOCAL_LOSS_NOTE = (
+    "mmdet's FocalLoss ran as its pure-PyTorch implementation (one-hot targets and "
+    '`py_sigmoid_focal_loss`, the path it takes on a CPU) instead of mmcv\'s compiled CUDA '
+    '`sigmoid_focal_loss`, because mmcv was built without CUDA ops on this machine. This '
+    'makes the detection student step slower than with mmcv\'s CUDA op, for every arm alike; '
+    'the ratios hold within that setting. Segmentation (PSPNet) needs no mmcv op.')
+
+
+def use_pytorch_focal_loss() -> str:
+    """Make mmdet's ``FocalLoss`` use its pure-PyTorch code for CUDA tensors as well.
+
+    mmdet 3.x calls mmcv's compiled ``sigmoid_focal_loss`` for CUDA tensors, which fails with
+    an mmcv built with CPU ops only (``MMCV_WITH_OPS=1 FORCE_CUDA=0``). This replaces that call
+    by what ``FocalLoss`` does on a CPU: one-hot targets (background column dropped) and
+    ``py_sigmoid_focal_loss``, the same loss. Returns the note for the results.
+    """
+    import torch.nn.functional as F
+    from mmdet.models.losses import focal_loss
+
+    def sigmoid_focal_loss(pred, target, weight=None, gamma=2.0, alpha=0.25,
+                           reduction='mean', avg_factor=None):
+        num_classes = pred.size(1)
+        target = F.one_hot(target, num_classes=num_classes + 1)[:, :num_classes]
+        return focal_loss.py_sigmoid_focal_loss(pred, target, weight, gamma=gamma, alpha=alpha,
+                                                reduction=reduction, avg_factor=avg_factor)
+
+    focal_loss.sigmoid_focal_loss = sigmoid_focal_loss
+    return PYTORCH_FOCAL_LOSS_NOTE
 
 
 def _sync(device: str) -> None:
@@ -212,19 +244,43 @@ def measure_task(task: Task, device: str, work_dir: Path, rounds: int, iters: in
         input_shape=list(arms.batch['inputs'][0].shape),
         rounds=rounds, iters_per_round=iters, warmup=warmup)
     if device.startswith('cuda'):
-        result['memory'] = {name: _cuda_memory(fn) for name, fn in steps.items()}
-        result['memory_kind'] = 'torch.cuda.max_memory_allocated during the step'
+        # Free the timing's models first: each arm's memory is measured with it alone.
+        del steps, models, early_exit_models
+        gc.collect()
+        torch.cuda.empty_cache()
+        result['memory'] = {}
+        for index, name in enumerate(MEMORY_ARMS):
+            result['memory'][name] = _cuda_memory(_memory_step(arms, index))
+            gc.collect()
+            torch.cuda.empty_cache()
+            progress(f'peak memory of {name}: {result["memory"][name]["peak_mb"]:.0f} MB')
+        result['memory_kind'] = CUDA_MEMORY_KIND
     return result
 
 
-def _cuda_memory(fn: Callable[[], None]) -> dict:
+CUDA_MEMORY_KIND = ('torch.cuda.max_memory_allocated with only that arm on the GPU (built '
+                    'alone after the timed models were freed), over 3 steps after 1; growth = '
+                    'that peak minus the memory allocated before them')
+
+
+def _cuda_memory(step: Callable[[], None]) -> dict:
+    step()  # first step: lazy allocations (optimizer state) as in training
     torch.cuda.synchronize()
-    torch.cuda.reset_peak_memory_stats()
     before = torch.cuda.memory_allocated() / 2**20
-    fn()
+    torch.cuda.reset_peak_memory_stats()
+    for _ in range(3):
+        step()
     torch.cuda.synchronize()
     peak = torch.cuda.max_memory_allocated() / 2**20
     return dict(peak_mb=peak, growth_mb=peak - before)
+
+
+def _memory_step(arms: CostArms, index: int) -> Callable[[], None]:
+    """The step of ``MEMORY_ARMS[index]``, with only that arm built."""
+    if index < len(STEP_ARMS):
+        _, config_arm, early_exit = STEP_ARMS[index]
+        return arms.train_step(arms.build(config_arm, early_exit))
+    return arms.loss_only(arms.build(LOSS_ARMS[index - len(STEP_ARMS)][1], True))
 
 
 def _proc_status_mb(key: str) -> float:
@@ -248,8 +304,7 @@ CPU_MEMORY_KIND = ('peak resident set size (RSS, Linux VmHWM) of a fresh process
 def cpu_peak_memory(task: Task, work_dir: Path, fit_batches: int, jobs: int) -> dict:
     """Peak RSS of a fresh process per arm (``jobs`` at a time) and its growth in the steps."""
     results: Dict[str, dict] = {}
-    names = [arm[0] for arm in STEP_ARMS] + [arm[0] for arm in LOSS_ARMS]
-    pending = list(enumerate(names))
+    pending = list(enumerate(MEMORY_ARMS))
     active = []
     while pending or active:
         while pending and len(active) < jobs:
@@ -275,11 +330,7 @@ def cpu_peak_memory(task: Task, work_dir: Path, fit_batches: int, jobs: int) -> 
 def _memory_arm(task_name: str, index: int, work_dir: Path, fit_batches: int) -> None:
     task = TASKS[task_name]
     arms = CostArms(task, 'cpu', work_dir, fit_batches)
-    if index < len(STEP_ARMS):
-        _, config_arm, early_exit = STEP_ARMS[index]
-        step = arms.train_step(arms.build(config_arm, early_exit))
-    else:
-        step = arms.loss_only(arms.build(LOSS_ARMS[index - len(STEP_ARMS)][1], True))
+    step = _memory_step(arms, index)
     step()  # first step: lazy allocations (optimizer state, kernels) as in training
     before = _proc_status_mb('VmRSS')
     _reset_peak_rss()

@@ -156,6 +156,7 @@ def write_cost_report(data: dict, path: Path) -> None:
     header = (f'Written by `{data["command"]}` on {data["date"]}, {machine_line(data["machine"])}'
               f', {data["threads"]} threads. Every number comes from `{path.stem}.json` next '
               'to this file.\n\n')
+    header += ''.join(f'Note: {note}\n\n' for note in data.get('notes', []))
     plot_cost(data['tasks'], path.with_suffix('.png'))
     path.write_text(header + '\n'.join(cost_markdown(c) for c in data['tasks'])
                     + f'\n![cost]({path.stem}.png)\n')

@@ -38,6 +38,9 @@ def parse_args() -> argparse.Namespace:
                         help='training runs at a time, each with cpu_count // jobs threads')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu',
                         help='device of the cost benchmark')
+    parser.add_argument('--pytorch-focal-loss', action='store_true',
+                        help="cost part: run mmdet's FocalLoss in PyTorch on a GPU, for an mmcv "
+                        'built without CUDA ops (noted in the results)')
     parser.add_argument('--work-root', default='benchmarks/work')
     parser.add_argument('--results-dir', help='default: benchmarks/results[/quick]')
     parser.add_argument('--report-only', action='store_true',
@@ -96,8 +99,10 @@ def run_quality(args, mode: str, results: Path, command: str) -> None:
 
 
 def run_cost(args, mode: str, results: Path, command: str) -> None:
-    from benchmarks.cost import CPU_MEMORY_KIND, cpu_peak_memory, measure_task
+    from benchmarks.cost import (CPU_MEMORY_KIND, cpu_peak_memory, measure_task,
+                                 use_pytorch_focal_loss)
     quick = mode == 'quick'
+    notes = [use_pytorch_focal_loss()] if args.pytorch_focal_loss else []
     work_dir = REPO_ROOT / args.work_root / 'cost'
     costs = []
     for name in args.tasks:
@@ -114,6 +119,8 @@ def run_cost(args, mode: str, results: Path, command: str) -> None:
     device = 'gpu' if args.device.startswith('cuda') else 'cpu'
     data = dict(command=command, mode=mode, date=time.strftime('%Y-%m-%d'), machine=machine(),
                 threads=torch.get_num_threads(), tasks=costs)
+    if notes:
+        data['notes'] = notes
     (results / f'cost_{device}.json').write_text(json.dumps(data, indent=2))
     report.write_cost_report(data, results / f'cost_{device}.md')
     print('\n' + (results / f'cost_{device}.md').read_text(), flush=True)

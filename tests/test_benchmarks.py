@@ -130,8 +130,6 @@ def test_readme_quotes_the_committed_results():
                  '' if s.get('gap_closed') is None else f'{s["gap_closed"] * 100:.0f}%']
         row = f'| {titles[d["arm"]]} | ' + ' | '.join(cells) + ' |'
         assert row.replace('|  |', '| |') in readme, row
-    cost = {t['task']: t['ratios'] for t in
-            json.loads((results / 'cost_cpu.json').read_text())['tasks']}
     labels = {
         'KD RdimKD-R step / student step': 'KD step (RdimKD-R) / student step',
         'KD RdimKD-R step / (student step + teacher feature forward)':
@@ -144,9 +142,13 @@ def test_readme_quotes_the_committed_results():
         'RdimKD loss alone (connector + projection + L2, fwd + bwd) / KD step',
         'full L2 loss alone / RdimKD-R loss alone': 'full-L2 loss alone / RdimKD loss alone',
     }
-    assert set(labels) == set(cost['det'])
-    for key, label in labels.items():
-        assert f'| {label} | {cost["det"][key]:.2f} | {cost["seg"][key]:.2f} |' in readme
+    for device in ('cpu', 'gpu'):
+        cost = {t['task']: t['ratios'] for t in
+                json.loads((results / f'cost_{device}.json').read_text())['tasks']}
+        assert set(labels) == set(cost['det'])
+        for key, label in labels.items():
+            row = f'| {label} | {cost["det"][key]:.2f} | {cost["seg"][key]:.2f} |'
+            assert row in readme, (device, row)
 
 
 def test_round_robin_timing_rotates_and_pairs_ratios():
