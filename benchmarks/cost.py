@@ -131,7 +131,7 @@ class CostArms:
             logger.setLevel(level)
         with DefaultScope.overwrite_default_scope(self.scope):
             model.to(self.device).train()
-            if early_exit is not None and model.projections_to_fit():
+            if early_exit is not None and model.losses_to_fit():
                 _sync(self.device)
                 start = time.perf_counter()
                 model.fit_projections(self._loader(), self.fit_batches, progress=False)

@@ -73,10 +73,16 @@ def fpn_point(k: int = 16, projection: str = 'rdimkd_mm.RandomProjection', **los
                           **loss))
 
 
-def build_distiller(student: dict, teacher: dict, checkpoint: str, distill=None, **kwargs):
-    return MODELS.build(dict(type='rdimkd_mm.FeatureDistiller', student=student, teacher=teacher,
-                             teacher_checkpoint=checkpoint, distill=distill or [fpn_point()],
-                             probe_size=(SIZE, SIZE), **kwargs))
+def build_distiller(student: dict, teacher: dict, checkpoint: str, distill=None, fit=True,
+                    **kwargs):
+    """The distiller, with its projections and loss scales fitted on one batch if ``fit``."""
+    distiller = MODELS.build(dict(type='rdimkd_mm.FeatureDistiller', student=student,
+                                  teacher=teacher, teacher_checkpoint=checkpoint,
+                                  distill=distill or [fpn_point()], probe_size=(SIZE, SIZE),
+                                  **kwargs))
+    if fit:
+        distiller.fit_projections([raw_batch(seed=9)], num_batches=1, progress=False)
+    return distiller
 
 
 @pytest.fixture(scope='module')
@@ -214,14 +220,14 @@ def test_one_training_step_for_other_detectors(pair, tmp_path):
 
 def test_pca_projection_is_fitted_on_teacher_features(retina_checkpoint):
     distiller = build_distiller(model_cfg(RETINA_STUDENT), model_cfg(RETINA_TEACHER),
-                                retina_checkpoint,
+                                retina_checkpoint, fit=False,
                                 distill=[fpn_point(k=8, projection='rdimkd_mm.PCAProjection')])
     with pytest.raises(RuntimeError, match='FitProjectionsHook'):
         train_losses(distiller)
-    assert set(distiller.projections_to_fit()) == {'fpn'}
+    assert set(distiller.losses_to_fit()) == {'fpn'}
     distiller.fit_projections([raw_batch(seed=s) for s in range(3)], num_batches=2,
                               progress=False)
-    assert distiller.projections_to_fit() == {}
+    assert distiller.losses_to_fit() == {}
     projection = distiller.distill_losses['fpn'].projections[0]
     torch.testing.assert_close(projection.weight.t() @ projection.weight, torch.eye(8),
                                atol=1e-4, rtol=0)
@@ -232,18 +238,17 @@ def test_projections_file_round_trip(retina_checkpoint, tmp_path):
     pca = [fpn_point(k=8, projection='rdimkd_mm.PCAProjection')]
     fitted = build_distiller(model_cfg(RETINA_STUDENT), model_cfg(RETINA_TEACHER),
                              retina_checkpoint, distill=pca)
-    fitted.fit_projections([raw_batch()], num_batches=1, progress=False)
-    torch.save(dict(state_dict=fitted.projections_state_dict()), tmp_path / 'pca.pth')
+    torch.save(dict(state_dict=fitted.fitted_state_dict()), tmp_path / 'pca.pth')
     loaded = build_distiller(model_cfg(RETINA_STUDENT), model_cfg(RETINA_TEACHER),
-                             retina_checkpoint, distill=pca,
+                             retina_checkpoint, distill=pca, fit=False,
                              projections_file=str(tmp_path / 'pca.pth'))
-    assert loaded.projections_to_fit() == {}
-    for key, value in fitted.projections_state_dict().items():
-        assert torch.equal(value, loaded.projections_state_dict()[key]), key
+    assert loaded.losses_to_fit() == {}
+    for key, value in fitted.fitted_state_dict().items():
+        assert torch.equal(value, loaded.fitted_state_dict()[key]), key
     with pytest.raises(ValueError, match='does not match'):
         build_distiller(model_cfg(RETINA_STUDENT), model_cfg(RETINA_TEACHER), retina_checkpoint,
                         distill=[fpn_point(k=4, projection='rdimkd_mm.PCAProjection')],
-                        projections_file=str(tmp_path / 'pca.pth'))
+                        fit=False, projections_file=str(tmp_path / 'pca.pth'))
 
 
 def test_teacher_input_is_renormalised_for_a_different_preprocessor():

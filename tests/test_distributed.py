@@ -34,7 +34,7 @@ def worker(rank: int, tmp: str, checkpoint: str) -> None:
     model = MMDistributedDataParallel(module=distiller)
     optim = build_optim_wrapper(model, dict(optimizer=dict(type='SGD', lr=0.01)))
     model.train_step(raw_batch(seed=100 + rank), optim)
-    torch.save(dict(projections=distiller.projections_state_dict(),
+    torch.save(dict(projections=distiller.fitted_state_dict(),
                     student=distiller.student.state_dict()), f'{tmp}/rank{rank}.pth')
     torch_dist.destroy_process_group()
 
@@ -58,7 +58,7 @@ def test_two_ranks_agree(tmp_path: Path):
                              distill=PCA)
     union = [b for pair in zip(batches_of(0), batches_of(1)) for b in pair]
     single.fit_projections(union, num_batches=4, progress=False)
-    reference = single.projections_state_dict()
+    reference = single.fitted_state_dict()
     for key, value in reference.items():
         if key.endswith(('eigenvalues', 'mean', 'explained_variance_ratio')):
             torch.testing.assert_close(ranks[0]['projections'][key], value, atol=1e-5,

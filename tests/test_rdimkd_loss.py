@@ -9,10 +9,21 @@ from rdimkd_mm.models.projections import RandomProjection
 
 
 def _loss(student_channels=16, teacher_channels=16, k=4, projection=None, **kwargs):
+    """The raw loss (normalize=None) unless a test asks for the normalised one."""
     if projection is None:
         projection = dict(type='rdimkd_mm.RandomProjection', k=k)
+    kwargs.setdefault('normalize', None)
     return RdimKDLoss(student_channels=student_channels, teacher_channels=teacher_channels,
                       projection=projection, **kwargs)
+
+
+def _fit(loss, batches):
+    """Stream teacher feature batches (each a list of levels) through the loss's fit."""
+    loss.fit_begin()
+    for levels in batches:
+        for level, feat in enumerate(levels):
+            loss.fit_step(level, feat)
+    loss.fit_end()
 
 
 def _per_position(matrix, feat):
@@ -317,3 +328,47 @@ def test_unfitted_pca_projection_raises():
     loss = _loss(projection=dict(type='rdimkd_mm.PCAProjection', k=4))
     with pytest.raises(RuntimeError, match='FitProjectionsHook'):
         loss(torch.randn(1, 16, 4, 4), torch.randn(1, 16, 4, 4))
+
+
+@pytest.mark.parametrize('projection', [dict(type='rdimkd_mm.RandomProjection', k=4),
+                                        dict(type='rdimkd_mm.PCAProjection', k=4),
+                                        dict(type='rdimkd_mm.IdentityProjection')])
+def test_teacher_normalisation_divides_by_the_projected_teacher_variance(projection):
+    """s_l = E||K^T (F_t - mean)||^2 per level, measured by the fit; then loss = raw / s_l."""
+    torch.manual_seed(0)
+    scale = [3.0, 0.01]  # two levels of very different magnitude
+    feats = [[torch.randn(2, 16, 6, 6) * s + 1.0 for s in scale] for _ in range(3)]
+    loss = _loss(projection=projection, num_levels=2, normalize='teacher')
+    assert not loss.is_fitted
+    _fit(loss, feats)
+    assert loss.is_fitted
+    raw = _loss(projection=projection, num_levels=2)
+    raw.load_state_dict({k: v for k, v in loss.state_dict().items()
+                         if not k.startswith('scales')}, strict=False)
+    for level in range(2):
+        samples = torch.cat([f[level] for f in feats]).permute(0, 2, 3, 1).reshape(-1, 16)
+        z = loss.projections[level](samples[:, :, None, None])[:, :, 0, 0].double()
+        expected = (z - z.mean(0)).pow(2).sum(1).mean()
+        torch.testing.assert_close(loss.scales[level].double(), expected, rtol=1e-4, atol=0)
+    student = [torch.randn(2, 16, 6, 6) * s for s in scale]
+    normalised, plain = loss.level_losses(student, feats[0]), raw.level_losses(student, feats[0])
+    for level in range(2):
+        torch.testing.assert_close(normalised[level], plain[level] / loss.scales[level])
+    # A student that outputs the teacher's mean scores about 1 at every level, whatever its scale.
+    mean = [torch.cat([f[level] for f in feats]).mean((0, 2, 3), keepdim=True).expand_as(
+        feats[0][level]) for level in range(2)]
+    for value in loss.level_losses(mean, feats[0]):
+        assert 0.5 < value.item() < 2.0
+
+
+def test_normalised_loss_needs_the_fit():
+    loss = _loss(normalize='teacher')
+    with pytest.raises(RuntimeError, match="teacher's scale .*FitProjectionsHook"):
+        loss(torch.randn(1, 16, 4, 4), torch.randn(1, 16, 4, 4))
+
+
+def test_float_k_is_a_fraction_of_the_teacher_channels():
+    loss = _loss(teacher_channels=256, student_channels=64, k=0.25)
+    assert loss.projections[0].k == 64
+    with pytest.raises(ValueError, match='fraction'):
+        _loss(k=1.5)

@@ -63,9 +63,11 @@ def distil(student: dict, teacher: dict, tmp_path: Path, distill: list):
     torch.manual_seed(0)
     teacher_model, _ = build_model(teacher)
     torch.save(dict(state_dict=teacher_model.state_dict()), tmp_path / 'teacher.pth')
-    return MODELS.build(dict(type='rdimkd_mm.FeatureDistiller', student=student, teacher=teacher,
-                             teacher_checkpoint=str(tmp_path / 'teacher.pth'), distill=distill,
-                             probe_size=(SIZE, SIZE)))
+    distiller = MODELS.build(dict(type='rdimkd_mm.FeatureDistiller', student=student,
+                                  teacher=teacher, teacher_checkpoint=str(tmp_path / 'teacher.pth'),
+                                  distill=distill, probe_size=(SIZE, SIZE)))
+    distiller.fit_projections([raw_batch()], num_batches=1, progress=False)  # the loss scales
+    return distiller
 
 
 def point(name: str, address: str, k: int) -> dict:

@@ -179,7 +179,7 @@ def test_pca_fitted_by_the_hook_saved_and_not_refitted_on_resume(det_root, det_t
                'custom_hooks.0.num_batches=2', *det_data_options(det_root)]
     output = run_tool('train.py', DET_DISTILL, '--work-dir', tmp_path, '--cfg-options',
                       *iters(2, 1), *options)
-    assert "Fitting projections of ['fpn'] on 2 batches" in output
+    assert "Fitting projections and loss scales of ['fpn'] on 2 batches" in output
     state = torch.load(tmp_path / 'iter_1.pth')['state_dict']
     assert bool(state['distill_losses.fpn.projections.0.fitted'])
     output = run_tool('train.py', DET_DISTILL, '--work-dir', tmp_path, '--resume',

@@ -39,14 +39,14 @@ def main() -> None:
         cfg.merge_from_dict(args.cfg_options)
     with DefaultScope.overwrite_default_scope(cfg.default_scope):
         distiller = MODELS.build(cfg.model)
-        if not distiller.projections_to_fit():
+        if not distiller.losses_to_fit():
             raise SystemExit(f'{args.config} has no PCA/autoencoder projection to fit.')
         loader = Runner.build_dataloader(cfg.train_dataloader, seed=cfg.get('randomness', {}).get(
             'seed', 0))
         distiller.train()
         distiller.fit_projections(loader, args.num_batches)
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-    torch.save(dict(state_dict=distiller.projections_state_dict()), args.out)
+    torch.save(dict(state_dict=distiller.fitted_state_dict()), args.out)
     print(f'\nSaved the fitted projections to {args.out}; use them with '
           f'--cfg-options model.projections_file={args.out}')
 

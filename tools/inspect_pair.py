@@ -246,6 +246,9 @@ def config_text(teacher: Side, student: Side, points: List[dict], out_path: str,
             "            loss=dict(\n                type='rdimkd_mm.RdimKDLoss',\n"
             f"                projection=dict(type='rdimkd_mm.RandomProjection', k={max(1, channels // 4)}),\n"  # noqa: E501
             f'{align}                loss_weight=1.0)),')
+    fit_hook = "dict(type='rdimkd_mm.FitProjectionsHook', num_batches=50)"
+    hooks = (f'_base_.custom_hooks + [{fit_hook}]' if student.cfg.get('custom_hooks') else
+             f'[{fit_hook}]')
     init = pretrained_lines(student.cfg.model.to_dict())
     init_text = ''
     if init:
@@ -259,7 +262,9 @@ def config_text(teacher: Side, student: Side, points: List[dict], out_path: str,
             '    student=_base_.model,\n'
             f"    teacher='{teacher_spec}',\n"
             f"    teacher_checkpoint='{checkpoint}',  # the trained teacher's weights\n"
-            '    distill=[\n' + '\n'.join(distill) + '\n    ])\n' + init_text)
+            '    distill=[\n' + '\n'.join(distill) + '\n    ])\n'
+            '# Measures the loss scales (and fits PCA/autoencoder projections) before training.\n'
+            f'custom_hooks = {hooks}\n' + init_text)
 
 
 def main() -> None:

@@ -1,5 +1,10 @@
 import copy
+import random
+from contextlib import contextmanager
+from typing import Iterator
 
+import numpy as np
+import torch
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
@@ -9,14 +14,17 @@ from rdimkd_mm.registry import HOOKS
 
 @HOOKS.register_module()
 class FitProjectionsHook(Hook):
-    """Fits the distiller's PCA/autoencoder projections before the first training iteration.
+    """Fits the distiller's projections and loss scales before the first training iteration.
 
     Streams ``num_batches`` batches of a fresh copy of the training dataloader (per rank)
     through the frozen teacher and feeds the features at every distillation point to the
-    unfitted projections; PCA statistics and autoencoder gradients are reduced over ranks, so
-    all ranks end with the same projection.
-    Does nothing when every projection is fitted already: random projections, a
-    ``projections_file``, or a resumed checkpoint (the fitted state is saved in it).
+    losses that need them: PCA/autoencoder projections, and the teacher's projected variance
+    by which ``RdimKDLoss(normalize='teacher')`` divides. Statistics and autoencoder gradients
+    are reduced over ranks, so all ranks end with the same state. The Python, NumPy and torch
+    random states are restored afterwards, so training draws the same augmentations and
+    samples as it would without the fit (a resumed run, which skips the fit, continues exactly).
+    Does nothing when everything is fitted already: a ``projections_file`` or a resumed
+    checkpoint (the fitted state is saved in it).
 
     Args:
         num_batches (int): Training batches to stream. Default: 50.
@@ -34,14 +42,28 @@ class FitProjectionsHook(Hook):
         if not hasattr(model, 'fit_projections'):
             raise TypeError('FitProjectionsHook needs a rdimkd_mm distiller model, got '
                             f'{type(model).__name__}; remove the hook from custom_hooks.')
-        to_fit = model.projections_to_fit()
+        to_fit = model.losses_to_fit()
         if not to_fit:
             return
-        print_log(f'Fitting projections of {sorted(to_fit)} on {self.num_batches} batches of '
-                  'teacher features', logger='current')
-        # A separate dataloader: iterating runner.train_dataloader a second time would share
-        # (and, once the fit stops, close) its sampler's generator, e.g. InfiniteSampler's.
-        loader = runner.build_dataloader(copy.deepcopy(runner.cfg.train_dataloader),
-                                         seed=runner.seed)
-        model.fit_projections(loader, self.num_batches, progress=runner.rank == 0)
-        print_log('Projections fitted', logger='current')
+        print_log(f'Fitting projections and loss scales of {sorted(to_fit)} on '
+                  f'{self.num_batches} batches of teacher features', logger='current')
+        with preserved_random_states():
+            # A separate dataloader: iterating runner.train_dataloader a second time would
+            # share (and, once the fit stops, close) its sampler's generator (InfiniteSampler).
+            loader = runner.build_dataloader(copy.deepcopy(runner.cfg.train_dataloader),
+                                             seed=runner.seed)
+            model.fit_projections(loader, self.num_batches, progress=runner.rank == 0)
+        print_log('Projections and loss scales fitted', logger='current')
+
+
+@contextmanager
+def preserved_random_states() -> Iterator[None]:
+    """Restore the Python, NumPy and torch (CPU and CUDA) random states on exit."""
+    python, numpy = random.getstate(), np.random.get_state()
+    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_initialized() else []
+    with torch.random.fork_rng(devices=devices):
+        try:
+            yield
+        finally:
+            random.setstate(python)
+            np.random.set_state(numpy)

@@ -222,11 +222,17 @@ class FeatureDistiller(BaseModel):
         return self.teacher_taps.collect()
 
     def loss(self, inputs: Tensor, data_samples: Optional[list] = None) -> Dict[str, Tensor]:
-        """Student task losses plus one KD loss per distillation point."""
+        """Student task losses plus one KD loss per distillation point.
+
+        Also logged (not summed into the total): ``kd_<name>_l<i>``, each level's term of a
+        multi-level point, and ``kd_ratio_<name>``, the point's KD loss over the sum of the task
+        losses, so the log (and TensorBoard) shows when distillation dominates or vanishes.
+        """
         teacher_feats = self.teacher_features(inputs, data_samples)
         with self.student_taps.recording():
             losses = self.student.loss(inputs, data_samples)
         student_feats = self.student_taps.collect()
+        task = sum(_detached_sum(v) for k, v in losses.items() if 'loss' in k)
         for point in self.points:
             name = point['name']
             levels = self.distill_losses[name].level_losses(student_feats[point['student']],
@@ -238,6 +244,7 @@ class FeatureDistiller(BaseModel):
                     'learning rate, enable gradient clipping (optim_wrapper.clip_grad), and '
                     'check that the teacher checkpoint matches the teacher config.')
             losses[f'loss_kd_{name}'] = total
+            losses[f'kd_ratio_{name}'] = total.detach() / task.clamp(min=1e-12)
             if len(levels) > 1:
                 for i, level in enumerate(levels):
                     losses[f'kd_{name}_l{i}'] = level.detach()
@@ -249,33 +256,29 @@ class FeatureDistiller(BaseModel):
     @staticmethod
     def _warn_if_kd_dominates(losses: Dict[str, Tensor]) -> None:
         """Warn once when the KD losses start far above the task losses."""
-
-        def value(loss) -> float:
-            loss = sum(loss) if isinstance(loss, list) else loss
-            return float(loss.detach() if isinstance(loss, Tensor) else loss)
-
-        kd = sum(value(v) for k, v in losses.items() if k.startswith('loss_kd_'))
-        task = sum(value(v) for k, v in losses.items()
-                   if 'loss' in k and not k.startswith('loss_kd_'))
+        kd = float(sum(_detached_sum(v) for k, v in losses.items() if k.startswith('loss_kd_')))
+        task = float(sum(_detached_sum(v) for k, v in losses.items()
+                         if 'loss' in k and not k.startswith('loss_kd_')))
         if task > 0 and kd > 10 * task:
             print_log(
                 f'The KD losses start at {kd:.4g}, {kd / task:.0f}x the task losses '
                 f'({task:.4g}); the student may learn little of its task. Consider a '
-                f'loss_weight about {task / kd:.2g} times the current one (teacher feature '
-                'scales differ a lot between models).', logger='current', level=logging.WARNING)
+                f'loss_weight about {task / kd:.2g} times the current one (the kd_ratio_* '
+                'values in the log follow this ratio).', logger='current',
+                level=logging.WARNING)
 
     # ---------------------------------------------------------------- fitted projections
-    def projections_to_fit(self) -> Dict[str, List[nn.Module]]:
-        """Unfitted projections per point name (levels in order); empty when none."""
+    def losses_to_fit(self) -> Dict[str, nn.Module]:
+        """The losses (by point name) whose projections or scales still need the fit."""
         return {
-            point['name']: list(self.distill_losses[point['name']].projections)
+            point['name']: self.distill_losses[point['name']]
             for point in self.points
-            if not all(p.is_fitted for p in self.distill_losses[point['name']].projections)
+            if not getattr(self.distill_losses[point['name']], 'is_fitted', True)
         }
 
     def fit_projections(self, batches: Iterable[dict], num_batches: int,
                         progress: bool = True) -> None:
-        """Fit PCA/autoencoder projections on teacher features of ``num_batches`` batches.
+        """Fit the projections (PCA/autoencoder) and the loss scales on teacher features.
 
         Args:
             batches (Iterable[dict]): Training batches as the dataloader yields them (before
@@ -283,13 +286,12 @@ class FeatureDistiller(BaseModel):
             num_batches (int): Batches to stream (per rank).
             progress (bool): Show a progress bar. Default: True.
         """
-        to_fit = self.projections_to_fit()
+        to_fit = self.losses_to_fit()
         if not to_fit:
             return
         points = [p for p in self.points if p['name'] in to_fit]
-        for projections in to_fit.values():
-            for projection in projections:
-                projection.fit_begin()
+        for loss in to_fit.values():
+            loss.fit_begin()
         bar = ProgressBar(num_batches) if progress else None
         seen = 0
         for data in batches:
@@ -298,34 +300,40 @@ class FeatureDistiller(BaseModel):
             batch = self.data_preprocessor(data, True)
             feats = self.teacher_features(batch['inputs'], batch['data_samples'])
             for point in points:
-                for projection, feat in zip(to_fit[point['name']], feats[point['teacher']]):
-                    projection.fit_step(feat)
+                for level, feat in enumerate(feats[point['teacher']]):
+                    to_fit[point['name']].fit_step(level, feat)
             seen += 1
             if bar is not None:
                 bar.update()
         if seen < num_batches:
             print_log(f'fit_projections: the dataloader gave only {seen} of {num_batches} '
                       'batches.', logger='current')
-        for projections in to_fit.values():
-            for projection in projections:
-                projection.fit_end()
+        for loss in to_fit.values():
+            loss.fit_end()
 
-    def projections_state_dict(self) -> Dict[str, Tensor]:
-        """The state of every projection, keyed as in ``distill_losses``."""
+    def fitted_state_dict(self) -> Dict[str, Tensor]:
+        """What the fit sets (projections and loss scales), keyed as in ``distill_losses``."""
         return {
             key: value
-            for key, value in self.distill_losses.state_dict().items() if '.projections.' in key
+            for key, value in self.distill_losses.state_dict().items()
+            if '.projections.' in key or key.endswith(('.scales', '.scales_fitted'))
         }
 
     def load_projections(self, path: str) -> None:
         """Load projections saved by ``tools/fit_projections.py`` (strict)."""
         state = read_state_dict(path, what='projections')
-        mismatch = state_dict_mismatch(self.projections_state_dict(), state)
+        mismatch = state_dict_mismatch(self.fitted_state_dict(), state)
         if mismatch:
             raise ValueError(f'Projections file {path!r} does not match this distiller '
                              f'({mismatch}); refit it with tools/fit_projections.py for this '
                              'config.')
         self.distill_losses.load_state_dict(state, strict=False)
+
+
+def _detached_sum(loss) -> Tensor:
+    """A logged loss (a tensor or a list of per-level tensors) as one detached scalar."""
+    loss = sum(loss) if isinstance(loss, (list, tuple)) else loss
+    return loss.detach() if isinstance(loss, Tensor) else torch.tensor(float(loss))
 
 
 def _teacher_file(path: str) -> str:

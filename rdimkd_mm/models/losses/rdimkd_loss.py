@@ -1,10 +1,12 @@
-from typing import List, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rdimkd_mm.registry import MODELS
+from ..feature_moments import FeatureMoments
+from ..projections import RandomProjection
 
 Features = Union[Tensor, Sequence[Tensor]]
 
@@ -21,19 +23,27 @@ class RdimKDLoss(nn.Module):
         G_s = connector_l(F_s)               # (N, C_s, h, w) -> (N, C_t, h, w), 1x1 conv
         G_s, F_t = align(G_s, F_t)           # same stride: crop to the common size;
                                              # align='interpolate': resize G_s to (H, W)
-        loss_l = loss_weight * reduce(|| K_l^T F_t - K_l^T G_s ||^2)
+        d_l = reduce(|| K_l^T F_t - K_l^T G_s ||^2)
+        loss_l = loss_weight * d_l / s_l     # normalize='teacher'
+        s_l = reduce(|| K_l^T (F_t - E[F_t]) ||^2), measured once on the teacher
 
-    where ``K_l`` (C_t, k) is the level's projection (random, PCA or autoencoder encoder). The
-    teacher side carries no gradient; gradients reach the student and the connector only. The
-    total is the sum over levels. Under autocast (mixed precision, ``--amp``) the projections
-    and the squared error are computed in float32, so the loss is a float32 tensor.
+    where ``K_l`` (C_t, k) is the level's projection (random, PCA or autoencoder encoder). With
+    ``normalize='teacher'``, ``s_l`` is the teacher's variance inside the subspace, streamed over
+    training batches before training (with the projections, by ``FitProjectionsHook``), summed
+    over ranks and stored as a persistent buffer. ``loss_l`` is then a *relative* error: 1 is
+    what a student that outputs the teacher's mean feature gets, whatever the teacher's scale,
+    the level, k or the reduction. It is a constant per-level weight, so the loss stays a plain
+    L2 in the subspace. The teacher side carries no gradient; gradients reach the student and
+    the connector only. The total is the sum over levels. Under autocast (mixed precision,
+    ``--amp``) the projections and the squared error are computed in float32.
 
     Args:
         student_channels (int): C_s of the student feature.
         teacher_channels (int): C_t of the teacher feature.
         projection (dict): Config of the projection, e.g.
-            ``dict(type='rdimkd_mm.RandomProjection', k=64)``; ``in_channels`` is filled in.
-            Each level gets its own instance (random projections get ``seed + level``).
+            ``dict(type='rdimkd_mm.RandomProjection', k=0.25)``; ``in_channels`` is filled in.
+            A float ``k`` in (0, 1) is a fraction of C_t (rounded, at least 1). Each level gets
+            its own instance (random projections get ``seed + level``).
         num_levels (int): Number of feature maps distilled at this point. Default: 1.
         connector (str): ``'conv'`` (1x1 conv C_s -> C_t with bias), ``'identity'`` (requires
             C_s == C_t) or ``'auto'`` (identity if the channels match, conv otherwise).
@@ -43,9 +53,12 @@ class RdimKDLoss(nn.Module):
             divisor) are cropped to the common top-left part, where both inputs hold the
             image. ``'interpolate'``: the features may have different strides; the connected
             student feature is resized bilinearly to the teacher's size. Default: ``'stride'``.
+        normalize (str, optional): ``'teacher'``: divide each level by the teacher's projected
+            variance ``s_l`` (needs the fit before training); None: the raw distance.
+            Default: ``'teacher'``.
         reduction (str): ``'sum'``: sum over the k projected channels, mean over N, H, W (the
-            squared L2 distance per position, so the scale grows with k); ``'mean'``: mean over
-            all elements (scale independent of k). Default: ``'sum'``.
+            squared L2 distance per position, so the raw scale grows with k); ``'mean'``: mean
+            over all elements. Both give the same normalised loss. Default: ``'sum'``.
         loss_weight (float): Weight of the loss. Default: 1.0.
     """
 
@@ -56,6 +69,7 @@ class RdimKDLoss(nn.Module):
                  num_levels: int = 1,
                  connector: str = 'auto',
                  align: str = 'stride',
+                 normalize: Optional[str] = 'teacher',
                  reduction: str = 'sum',
                  loss_weight: float = 1.0) -> None:
         super().__init__()
@@ -68,12 +82,15 @@ class RdimKDLoss(nn.Module):
                 f"connector='conv'.")
         if align not in ('stride', 'interpolate'):
             raise ValueError(f"align must be 'stride' or 'interpolate', got {align!r}")
+        if normalize not in ('teacher', None):
+            raise ValueError(f"normalize must be 'teacher' or None, got {normalize!r}")
         if reduction not in ('sum', 'mean'):
             raise ValueError(f"reduction must be 'sum' or 'mean', got {reduction!r}")
         self.student_channels = student_channels
         self.teacher_channels = teacher_channels
         self.num_levels = num_levels
         self.align = align
+        self.normalize = normalize
         self.reduction = reduction
         self.loss_weight = loss_weight
 
@@ -85,16 +102,73 @@ class RdimKDLoss(nn.Module):
         self.projections = nn.ModuleList(
             MODELS.build(self._level_projection_cfg(projection, level))
             for level in range(num_levels))
+        # s_l per level, and whether they are measured (persistent: saved, restored on resume).
+        self.register_buffer('scales', torch.ones(num_levels))
+        self.register_buffer('scales_fitted', torch.tensor(normalize is None))
+        self._moments: Optional[List[FeatureMoments]] = None
 
     def _level_projection_cfg(self, projection: dict, level: int) -> dict:
         cfg = dict(projection)
         cfg['in_channels'] = self.teacher_channels
         cfg.setdefault('_scope_', 'rdimkd_mm')  # 'RandomProjection' or 'rdimkd_mm.Random...'
+        k = cfg.get('k')
+        if isinstance(k, float):
+            if not 0 < k < 1:
+                raise ValueError(f'A float projection k is a fraction of the teacher\'s '
+                                 f'{self.teacher_channels} channels and must lie in (0, 1), '
+                                 f'got {k}; give an int for a number of channels.')
+            cfg['k'] = max(1, round(k * self.teacher_channels))
         kind = cfg.get('type', '')
-        kind = kind if isinstance(kind, str) else getattr(kind, '__name__', '')
-        if 'seed' in cfg or kind.endswith('RandomProjection'):
+        kind = MODELS.get(kind) if isinstance(kind, str) else kind
+        if 'seed' in cfg or (isinstance(kind, type) and issubclass(kind, RandomProjection)):
             cfg['seed'] = cfg.get('seed', 0) + level
         return cfg
+
+    # --------------------------------------------------------------------------- fitting
+    @property
+    def is_fitted(self) -> bool:
+        """Whether the projections and the scales are ready for training."""
+        return bool(self.scales_fitted) and all(p.is_fitted for p in self.projections)
+
+    def fit_begin(self) -> None:
+        """Start streaming teacher features (see ``FitProjectionsHook``)."""
+        for projection in self.projections:
+            if not projection.is_fitted:
+                projection.fit_begin()
+        if not self.scales_fitted:
+            self._moments = [FeatureMoments(self.teacher_channels, 16384, seed=level)
+                             for level in range(self.num_levels)]
+
+    def fit_step(self, level: int, teacher_feat: Tensor) -> None:
+        """Consume one batch of level ``level``'s teacher features, (N, C_t, H, W)."""
+        if not self.projections[level].is_fitted:
+            self.projections[level].fit_step(teacher_feat)
+        if self._moments is not None:
+            self._moments[level].add(teacher_feat)
+
+    @torch.no_grad()
+    def fit_end(self) -> None:
+        """Fit the projections, then measure ``s_l`` = trace(W^T Cov W) of each level, where W
+        is the projection's linear map (C_t, k) and Cov the teacher feature covariance."""
+        for projection in self.projections:
+            if not projection.is_fitted:
+                projection.fit_end()
+        if self._moments is None:
+            return
+        moments, self._moments = self._moments, None
+        for level, (stats, projection) in enumerate(zip(moments, self.projections)):
+            _, covariance = stats.mean_and_covariance(f'RdimKDLoss level {level}')
+            weight = _linear_map(projection, self.teacher_channels).double()  # (C_t, k)
+            scale = float(((covariance @ weight) * weight).sum())
+            if self.reduction == 'mean':
+                scale /= weight.shape[1]
+            if not scale > 0:
+                raise RuntimeError(
+                    f'The teacher feature of level {level} does not vary inside the projected '
+                    'subspace (variance 0): it cannot be distilled there. Check the teacher '
+                    'checkpoint, or distil another feature.')
+            self.scales[level] = scale
+        self.scales_fitted.fill_(True)
 
     def _as_levels(self, feats: Features, side: str) -> List[Tensor]:
         levels = [feats] if isinstance(feats, Tensor) else list(feats)
@@ -142,9 +216,12 @@ class RdimKDLoss(nn.Module):
                 raise ValueError(f'Batch sizes differ at level {level}: student '
                                  f'{student.shape[0]}, teacher {teacher.shape[0]}.')
             projection = self.projections[level]
-            if not projection.is_fitted:
+            if not (projection.is_fitted and self.scales_fitted):
+                what = (f'{type(projection).__name__} of level {level}'
+                        if not projection.is_fitted else "the teacher's scale (normalize="
+                        "'teacher')")
                 raise RuntimeError(
-                    f'{type(projection).__name__} of level {level} is not fitted: add '
+                    f'RdimKDLoss: {what} is not fitted: add '
                     "dict(type='rdimkd_mm.FitProjectionsHook') to custom_hooks or give the "
                     "distiller a `projections_file` written by tools/fit_projections.py.")
             connected, teacher = self.align_sizes(self.connectors[level](student), teacher,
@@ -158,6 +235,8 @@ class RdimKDLoss(nn.Module):
                 z_s = projection(connected.float())
                 squared = (z_s - z_t).pow(2)
                 loss = squared.sum(1).mean() if self.reduction == 'sum' else squared.mean()
+                if self.normalize == 'teacher':
+                    loss = loss / self.scales[level]
             losses.append(self.loss_weight * loss)
         return losses
 
@@ -168,5 +247,13 @@ class RdimKDLoss(nn.Module):
     def extra_repr(self) -> str:
         return (f'student_channels={self.student_channels}, '
                 f'teacher_channels={self.teacher_channels}, num_levels={self.num_levels}, '
-                f'align={self.align!r}, reduction={self.reduction!r}, '
+                f'align={self.align!r}, normalize={self.normalize!r}, '
+                f'reduction={self.reduction!r}, '
                 f'loss_weight={self.loss_weight}')
+
+
+def _linear_map(projection: nn.Module, channels: int) -> Tensor:
+    """The (C, k) matrix of an affine projection: its response to the unit vectors minus its
+    response to zero (a bias cancels)."""
+    basis = torch.eye(channels, device=projection.fitted.device)[:, :, None, None]
+    return (projection(basis) - projection(torch.zeros_like(basis[:1])))[:, :, 0, 0]

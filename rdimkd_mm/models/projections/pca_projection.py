@@ -3,6 +3,7 @@ from mmengine import dist
 from torch import Tensor
 
 from rdimkd_mm.registry import MODELS
+from ..feature_moments import FeatureMoments
 from .linear_projection import LinearProjection
 
 
@@ -36,40 +37,19 @@ class PCAProjection(LinearProjection):
         self._stats = None
 
     def fit_begin(self) -> None:
-        c = self.in_channels
-        device = self.weight.device
-        self._stats = dict(
-            count=torch.zeros((), dtype=torch.float64, device=device),
-            total=torch.zeros(c, dtype=torch.float64, device=device),
-            outer=torch.zeros(c, c, dtype=torch.float64, device=device))
-        self._generator = torch.Generator().manual_seed(dist.get_rank())
+        self._stats = FeatureMoments(self.in_channels, self.max_samples_per_batch)
 
-    @torch.no_grad()
     def fit_step(self, teacher_feat: Tensor) -> None:
         if self._stats is None:
             raise RuntimeError('PCAProjection.fit_step called before fit_begin.')
-        samples = teacher_feat.detach().permute(0, 2, 3, 1).reshape(-1, self.in_channels)
-        if 0 < self.max_samples_per_batch < samples.shape[0]:
-            index = torch.randperm(samples.shape[0], generator=self._generator)
-            samples = samples[index[:self.max_samples_per_batch].to(samples.device)]
-        samples = samples.double()
-        self._stats['count'] += samples.shape[0]
-        self._stats['total'] += samples.sum(0)
-        self._stats['outer'] += samples.t() @ samples
+        self._stats.add(teacher_feat)
 
     @torch.no_grad()
     def fit_end(self) -> None:
         if self._stats is None:
             raise RuntimeError('PCAProjection.fit_end called before fit_begin.')
         stats, self._stats = self._stats, None
-        for value in stats.values():
-            dist.all_reduce(value, op='sum')
-        count = stats['count'].item()
-        if count < 2:
-            raise RuntimeError('PCAProjection saw fewer than 2 feature vectors; give the fit '
-                               'more batches (FitProjectionsHook num_batches).')
-        mean = stats['total'] / count
-        covariance = stats['outer'] / count - torch.outer(mean, mean)
+        mean, covariance = stats.mean_and_covariance('PCAProjection')
         eigenvalues, eigenvectors = torch.linalg.eigh(covariance)  # ascending
         top = eigenvectors[:, -self.k:].flip(1)
         signs = torch.sign(top.gather(0, top.abs().argmax(0, keepdim=True)))
