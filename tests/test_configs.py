@@ -31,10 +31,10 @@ def test_config_parses_and_names_a_model(path):
         assert key in cfg, key
 
 
-def fake_batch(scope: str, n: int = 2) -> dict:
+def fake_batch(scope: str, n: int = 2, seed: int = 0) -> dict:
     batch = dict(inputs=[], data_samples=[])
     for i in range(n):
-        image, sample = fake_sample(scope, seed=i)
+        image, sample = fake_sample(scope, seed=seed * n + i)
         batch['inputs'].append(image)
         batch['data_samples'].append(sample)
     return batch

@@ -8,5 +8,6 @@ model = dict(distill=[
         loss=dict(
             type='rdimkd_mm.RdimKDLoss',
             projection=dict(type='rdimkd_mm.PCAProjection', k=32),
+            normalize=None,  # the raw loss: the weight was tuned for it
             loss_weight=0.01)),
 ])

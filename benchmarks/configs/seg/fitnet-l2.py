@@ -9,6 +9,7 @@ model = dict(distill=[
         loss=dict(
             type='rdimkd_mm.RdimKDLoss',
             projection=dict(type='rdimkd_mm.IdentityProjection'),
+            normalize=None,  # the raw loss: the weight was tuned for it
             loss_weight=0.1)),
 ])
 custom_hooks = []

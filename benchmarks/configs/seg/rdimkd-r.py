@@ -17,6 +17,7 @@ model = dict(
             loss=dict(
                 type='rdimkd_mm.RdimKDLoss',
                 projection=dict(type='rdimkd_mm.RandomProjection', k=32),
+                normalize=None,  # the raw loss: the weight was tuned for it
                 loss_weight=0.1)),
     ])
 custom_hooks = [dict(type='rdimkd_mm.FitProjectionsHook', num_batches=20)]
