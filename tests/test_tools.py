@@ -72,7 +72,10 @@ def test_distill_resume_is_exact(det_root, det_teacher, tmp_path):
     straight, resumed = tmp_path / 'straight', tmp_path / 'resumed'
     output = run_tool('train.py', DET_DISTILL, '--work-dir', straight, '--cfg-options',
                       *iters(4, 2), 'default_hooks.logger.interval=1', *options)
-    assert 'loss_kd_fpn' in output and 'loss_cls' in output
+    assert 'loss_kd_fpn' in output and 'loss_cls' in output and 'kd_ratio_fpn' in output
+    # The plot tool draws the real run's curves (task, KD, ratio, validation).
+    run_tool('plot_logs.py', straight, '--out', tmp_path / 'curves.png')
+    assert (tmp_path / 'curves.png').read_bytes()[:4] == b'\x89PNG'
     resumed.mkdir()
     (resumed / 'iter_2.pth').write_bytes((straight / 'iter_2.pth').read_bytes())
     output = run_tool('train.py', DET_DISTILL, '--work-dir', resumed, '--resume',
@@ -220,3 +223,25 @@ def test_distiller_takes_the_teacher_work_dir(det_root, det_teacher, tmp_path):
                       *iters(1, 1), f'model.teacher_checkpoint={det_teacher.parent}',
                       *det_data_options(det_root))
     assert f'Teacher checkpoint: {det_teacher}' in output
+
+
+def test_plot_logs_panels_from_scalars(tmp_path):
+    """Task losses, KD losses with levels, ratios and validation metrics go to their panels."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('plot_logs', REPO_ROOT / 'tools/plot_logs.py')
+    plot_logs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(plot_logs)
+    vis = tmp_path / '20260101_000000' / 'vis_data'
+    vis.mkdir(parents=True)
+    lines = [dict(lr=0.1, loss=3.0, loss_cls=1.0, loss_kd_fpn=2.0, kd_fpn_l0=1.5, kd_fpn_l1=0.5,
+                  kd_ratio_fpn=2.0, iter=10, step=10),
+             {'coco/bbox_mAP': 0.25, 'step': 0}]
+    (vis / 'scalars.json').write_text('\n'.join(json.dumps(x) for x in lines))
+    train, val = plot_logs.read_scalars(tmp_path)
+    titles = {title: set(series) for title, series, _ in plot_logs.panels(train, val, None)}
+    assert titles == {
+        'task losses': {'loss_cls'},
+        'KD losses (loss_kd_*) and levels (kd_*_l*)': {'loss_kd_fpn', 'kd_fpn_l0', 'kd_fpn_l1'},
+        'KD / task loss ratio (kd_ratio_*)': {'kd_ratio_fpn'},
+        'validation': {'coco/bbox_mAP'}}
+    assert val['coco/bbox_mAP'] == ([10], [0.25])  # at the last training iteration
