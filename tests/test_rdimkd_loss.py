@@ -372,3 +372,17 @@ def test_float_k_is_a_fraction_of_the_teacher_channels():
     assert loss.projections[0].k == 64
     with pytest.raises(ValueError, match='fraction'):
         _loss(k=1.5)
+
+
+def test_fit_summary_reports_what_guides_k():
+    torch.manual_seed(0)
+    feats = [[torch.randn(2, 16, 5, 5)] for _ in range(2)]
+    pca = _loss(projection=dict(type='rdimkd_mm.PCAProjection', k=4), normalize='teacher')
+    _fit(pca, feats)
+    explained = float(pca.projections[0].explained_variance_ratio)
+    assert f'PCA keeps {explained:.1%} of the teacher variance' in pca.fit_summary()[0]
+    random = _loss(k=4, normalize='teacher')
+    _fit(random, feats)
+    kept = float(random.scales[0]) / (16 * random._channel_variance[0])
+    assert 0.1 < kept < 0.5  # about k / C = 25% for random orthonormal directions
+    assert f'random K keeps {kept:.1%} of it' in random.fit_summary()[0]

@@ -308,8 +308,10 @@ class FeatureDistiller(BaseModel):
         if seen < num_batches:
             print_log(f'fit_projections: the dataloader gave only {seen} of {num_batches} '
                       'batches.', logger='current')
-        for loss in to_fit.values():
+        for name, loss in to_fit.items():
             loss.fit_end()
+            for line in getattr(loss, 'fit_summary', lambda: [])():
+                print_log(f'Fitted point {name!r}, {line}', logger='current')
 
     def fitted_state_dict(self) -> Dict[str, Tensor]:
         """What the fit sets (projections and loss scales), keyed as in ``distill_losses``."""

@@ -1,4 +1,4 @@
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -106,6 +106,7 @@ class RdimKDLoss(nn.Module):
         self.register_buffer('scales', torch.ones(num_levels))
         self.register_buffer('scales_fitted', torch.tensor(normalize is None))
         self._moments: Optional[List[FeatureMoments]] = None
+        self._channel_variance: Dict[int, float] = {}  # measured by the last fit, for its log
 
     def _level_projection_cfg(self, projection: dict, level: int) -> dict:
         cfg = dict(projection)
@@ -168,7 +169,30 @@ class RdimKDLoss(nn.Module):
                     'subspace (variance 0): it cannot be distilled there. Check the teacher '
                     'checkpoint, or distil another feature.')
             self.scales[level] = scale
+            self._channel_variance[level] = float(covariance.diagonal().mean())
         self.scales_fitted.fill_(True)
+
+    def fit_summary(self) -> List[str]:
+        """One line per level on what the fit found, to judge k (see the README)."""
+        lines = []
+        for level, projection in enumerate(self.projections):
+            parts = [f'k={projection.k} of {self.teacher_channels}']
+            explained = getattr(projection, 'explained_variance_ratio', None)
+            if explained is not None:
+                parts.append(f'PCA keeps {float(explained):.1%} of the teacher variance')
+            error = getattr(projection, 'reconstruction_error', None)
+            if error is not None:
+                parts.append(f'autoencoder reconstruction MSE {float(error):.4g}')
+            if self.normalize == 'teacher':
+                parts.append(f'teacher variance in the subspace {float(self.scales[level]):.4g}')
+                if isinstance(projection, RandomProjection) and level in self._channel_variance:
+                    total = self._channel_variance[level] * self.teacher_channels
+                    parts.append(f'random K keeps {float(self.scales[level]) / total:.1%} of it')
+            if level in self._channel_variance:
+                parts.append('teacher variance per channel '
+                             f'{self._channel_variance[level]:.4g}')
+            lines.append(f'level {level}: ' + ', '.join(parts))
+        return lines
 
     def _as_levels(self, feats: Features, side: str) -> List[Tensor]:
         levels = [feats] if isinstance(feats, Tensor) else list(feats)
