@@ -152,6 +152,7 @@ def test_export_student_evaluates_the_same_in_vanilla_mmdet(det_root, det_teache
 
 
 SEG_DISTILL = 'configs/rdimkd/rdimkd-r_pspnet_r50-w32_r18-w16_synthetic-cityscapes.py'
+SEG_TEACHER = 'configs/synthetic/pspnet_r50-w32-d8_synthetic-cityscapes.py'
 
 def test_segmentation_distill_test_and_export_into_vanilla_mmseg(seg_root, tmp_path):
     from mmengine.config import Config
@@ -165,6 +166,19 @@ def test_segmentation_distill_test_and_export_into_vanilla_mmseg(seg_root, tmp_p
     output = run_tool('train.py', SEG_DISTILL, '--work-dir', tmp_path / 'kd', '--cfg-options',
                       *iters(2, 2), 'default_hooks.logger.interval=1', *options)
     assert 'loss_kd_head' in output and 'decode.loss_ce' in output
+    # TeacherEvalHook (added by tools/train.py): the teacher's metrics before training, in the
+    # log and the visualizer's scalars beside the student's.
+    assert 'Teacher on the validation set: teacher/aAcc' in output
+    scalars = next((tmp_path / 'kd').glob('*/vis_data/scalars.json')).read_text()
+    assert '"teacher/mIoU"' in scalars and '"mIoU"' in scalars
+    # tools/test.py --teacher evaluates it on the config's data: the teacher config's own test.
+    run_tool('test.py', SEG_DISTILL, '--teacher', '--work-dir', tmp_path / 'teacher_test',
+             '--cfg-options', *options)
+    run_tool('test.py', SEG_TEACHER, tmp_path / 'teacher.pth', '--work-dir',
+             tmp_path / 'teacher_direct', '--cfg-options', *seg_data_options(seg_root))
+    for key in ('mIoU', 'aAcc'):
+        assert (metrics(tmp_path / 'teacher_test')[key]
+                == metrics(tmp_path / 'teacher_direct')[key])
     checkpoint = tmp_path / 'kd' / 'iter_2.pth'
     run_tool('test.py', SEG_DISTILL, checkpoint, '--work-dir', tmp_path / 'kd_test',
              '--cfg-options', *options)
@@ -222,26 +236,5 @@ def test_distiller_takes_the_teacher_work_dir(det_root, det_teacher, tmp_path):
     output = run_tool('train.py', DET_DISTILL, '--work-dir', tmp_path, '--cfg-options',
                       *iters(1, 1), f'model.teacher_checkpoint={det_teacher.parent}',
                       *det_data_options(det_root))
-    assert f'Teacher checkpoint: {det_teacher}' in output
-
-
-def test_plot_logs_panels_from_scalars(tmp_path):
-    """Task losses, KD losses with levels, ratios and validation metrics go to their panels."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location('plot_logs', REPO_ROOT / 'tools/plot_logs.py')
-    plot_logs = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(plot_logs)
-    vis = tmp_path / '20260101_000000' / 'vis_data'
-    vis.mkdir(parents=True)
-    lines = [dict(lr=0.1, loss=3.0, loss_cls=1.0, loss_kd_fpn=2.0, kd_fpn_l0=1.5, kd_fpn_l1=0.5,
-                  kd_ratio_fpn=2.0, iter=10, step=10),
-             {'coco/bbox_mAP': 0.25, 'step': 0}]
-    (vis / 'scalars.json').write_text('\n'.join(json.dumps(x) for x in lines))
-    train, val = plot_logs.read_scalars(tmp_path)
-    titles = {title: set(series) for title, series, _ in plot_logs.panels(train, val, None)}
-    assert titles == {
-        'task losses': {'loss_cls'},
-        'KD losses (loss_kd_*) and levels (kd_*_l*)': {'loss_kd_fpn', 'kd_fpn_l0', 'kd_fpn_l1'},
-        'KD / task loss ratio (kd_ratio_*)': {'kd_ratio_fpn'},
-        'validation': {'coco/bbox_mAP'}}
-    assert val['coco/bbox_mAP'] == ([10], [0.25])  # at the last training iteration
+    assert f'The teacher checkpoint: {det_teacher}' in output
+    assert 'Teacher on the validation set:' in output  # TeacherEvalHook, see the seg test

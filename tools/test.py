@@ -5,7 +5,9 @@ Same flags as mmdet's/mmseg's ``tools/test.py``::
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE_OR_DIR] [--show]
         [--show-dir DIR] [--cfg-options k=v ...] [--launcher {none,pytorch,slurm,mpi}]
 
-For a distillation config, its student is evaluated: the config's model is replaced by the
+With ``--teacher`` (distillation configs), the teacher is evaluated on the same data, with
+its own model config and ``model.teacher_checkpoint`` (or CHECKPOINT): is it as good on the
+user's data as expected? For a distillation config without it, its student is evaluated: the config's model is replaced by the
 student (``rdimkd_mm.utils.student_config``), whose weights are the checkpoint's
 ``student.*`` entries; the teacher is neither built nor needed. The checkpoint is loaded
 strictly: a checkpoint of another model is an error, not a silently random model.
@@ -20,14 +22,19 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import rdimkd_mm  # noqa: F401  (registers modules, allow-lists checkpoint globals)
-from rdimkd_mm.utils import (is_distill_config, load_checkpoint_strict, load_state_dict_strict,
-                             read_state_dict, student_config, student_weights)
+from rdimkd_mm.utils import (checkpoint_file, is_distill_config, load_checkpoint_strict,
+                             load_state_dict_strict, read_state_dict, student_config,
+                             student_weights, teacher_config)
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Test (and evaluate) a model')
     parser.add_argument('config', help='test config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('checkpoint', nargs='?',
+                        help='checkpoint file (with --teacher: default model.teacher_checkpoint)')
+    parser.add_argument('--teacher', action='store_true',
+                        help="distillation config: evaluate its teacher on the config's test "
+                        'data instead of the student')
     parser.add_argument('--work-dir', help='the dir to save the evaluation metrics')
     parser.add_argument(
         '--out', help='detection: a .pkl file for the raw results; segmentation: a directory '
@@ -80,12 +87,17 @@ def add_output(cfg: Config, out: str) -> None:
 
 def main() -> None:
     args = parse_args()
-    if not osp.isfile(args.checkpoint):
-        raise FileNotFoundError(f'Checkpoint {args.checkpoint!r} not found.')
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    if args.teacher:
+        if not is_distill_config(cfg):
+            raise ValueError(f'--teacher needs a distillation config; {args.config} is not one.')
+        args.checkpoint = args.checkpoint or checkpoint_file(cfg.model.teacher_checkpoint,
+                                                             'teacher')
+    if args.checkpoint is None or not osp.isfile(args.checkpoint):
+        raise FileNotFoundError(f'Checkpoint {args.checkpoint!r} not found.')
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:
@@ -96,9 +108,10 @@ def main() -> None:
     if args.out:
         add_output(cfg, args.out)
 
-    distilled = is_distill_config(cfg)
-    if distilled:
-        work_dir, cfg = cfg.work_dir, student_config(cfg)
+    distilled = is_distill_config(cfg) and not args.teacher
+    if is_distill_config(cfg):
+        work_dir = cfg.work_dir
+        cfg = teacher_config(cfg) if args.teacher else student_config(cfg)
         cfg.work_dir, cfg.launcher = work_dir, args.launcher
 
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)

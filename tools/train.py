@@ -3,7 +3,10 @@
 Same flags as mmdet's ``tools/train.py``::
 
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp] [--auto-scale-lr]
-        [--cfg-options k=v ...] [--launcher {none,pytorch,slurm,mpi}]
+        [--cfg-options k=v ...] [--launcher {none,pytorch,slurm,mpi}] [--no-teacher-eval]
+
+For a distillation config, the teacher is first evaluated on the validation set
+(``rdimkd_mm.TeacherEvalHook``, logged as ``teacher/<metric>``) unless ``--no-teacher-eval``.
 """
 import argparse
 import os
@@ -14,6 +17,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner, find_latest_checkpoint
 
 import rdimkd_mm  # noqa: F401  (registers modules, allow-lists checkpoint globals)
+from rdimkd_mm.utils import is_distill_config
 
 
 def parse_args() -> argparse.Namespace:
@@ -31,6 +35,9 @@ def parse_args() -> argparse.Namespace:
         '--cfg-options', nargs='+', action=DictAction,
         help='override config settings, e.g. train_cfg.max_iters=100 '
         'model.distill.0.loss.loss_weight=2')
+    parser.add_argument('--no-teacher-eval', action='store_true',
+                        help='distillation: do not evaluate the teacher on the validation set '
+                        'before training (TeacherEvalHook)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
@@ -46,6 +53,10 @@ def main() -> None:
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+
+    if is_distill_config(cfg) and not args.no_teacher_eval and not any(
+            'TeacherEvalHook' in str(h.get('type')) for h in cfg.get('custom_hooks', [])):
+        cfg.custom_hooks = [*cfg.get('custom_hooks', []), dict(type='rdimkd_mm.TeacherEvalHook')]
 
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir

@@ -15,7 +15,8 @@ from typing import Dict, Optional
 import numpy as np
 import torch
 from mmengine.logging.history_buffer import HistoryBuffer
-from mmengine.runner import CheckpointLoader
+from mmengine.logging import print_log
+from mmengine.runner import CheckpointLoader, find_latest_checkpoint
 from torch import nn
 
 _HINTS = {
@@ -56,6 +57,19 @@ def allow_mmengine_checkpoint_globals() -> None:
         (_history_buffer_getattr, '__builtin__.getattr'),
         *_numpy_globals(),
     ])
+
+
+def checkpoint_file(path: str, what: str = 'model') -> str:
+    """``path`` itself, or for a work dir the latest checkpoint its ``last_checkpoint`` names."""
+    if not osp.isdir(path):
+        return path
+    latest = find_latest_checkpoint(path)
+    if latest is None:
+        raise FileNotFoundError(f'The {what} checkpoint {path!r} is a directory without a '
+                                'last_checkpoint file: train there first, or name the '
+                                'checkpoint file.')
+    print_log(f'The {what} checkpoint: {latest} (the latest in {path})', logger='current')
+    return latest
 
 
 def read_checkpoint(path: str, what: str = 'model') -> dict:

@@ -47,6 +47,15 @@ def student_config(cfg: Config) -> Config:
     return plain
 
 
+def teacher_config(cfg: Config) -> Config:
+    """The distillation config with the distiller replaced by its teacher (its own model config
+    and library scope), for evaluating the teacher on the distillation config's data."""
+    plain = student_config(cfg)
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
+        plain.model, plain.default_scope = load_model_config(cfg.model.teacher)
+    return plain
+
+
 def _names_rdimkd(value) -> bool:
     """Whether a config value refers to a rdimkd_mm component anywhere inside."""
     if isinstance(value, dict):

@@ -1,3 +1,4 @@
 from .fit_projections_hook import FitProjectionsHook
+from .teacher_eval_hook import TeacherEvalHook
 
-__all__ = ['FitProjectionsHook']
+__all__ = ['FitProjectionsHook', 'TeacherEvalHook']

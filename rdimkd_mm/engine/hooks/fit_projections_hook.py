@@ -1,15 +1,11 @@
 import copy
-import random
-from contextlib import contextmanager
-from typing import Iterator
 
-import numpy as np
-import torch
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 
 from rdimkd_mm.registry import HOOKS
+from rdimkd_mm.utils import preserved_random_states
 
 
 @HOOKS.register_module()
@@ -54,16 +50,3 @@ class FitProjectionsHook(Hook):
                                              seed=runner.seed)
             model.fit_projections(loader, self.num_batches, progress=runner.rank == 0)
         print_log('Projections and loss scales fitted', logger='current')
-
-
-@contextmanager
-def preserved_random_states() -> Iterator[None]:
-    """Restore the Python, NumPy and torch (CPU and CUDA) random states on exit."""
-    python, numpy = random.getstate(), np.random.get_state()
-    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_initialized() else []
-    with torch.random.fork_rng(devices=devices):
-        try:
-            yield
-        finally:
-            random.setstate(python)
-            np.random.set_state(numpy)

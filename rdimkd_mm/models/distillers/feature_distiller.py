@@ -1,18 +1,16 @@
 import copy
 import logging
-import os.path as osp
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmengine.logging import print_log
 from mmengine.model import BaseModel, revert_sync_batchnorm
-from mmengine.runner import find_latest_checkpoint
 from mmengine.utils import ProgressBar
 from torch import Tensor, nn
 
 from rdimkd_mm.registry import MODELS
-from rdimkd_mm.utils.checkpoint import (load_checkpoint_strict, read_state_dict,
-                                        state_dict_mismatch)
+from rdimkd_mm.utils.checkpoint import (checkpoint_file, load_checkpoint_strict,
+                                        read_state_dict, state_dict_mismatch)
 from rdimkd_mm.utils.model_config import ModelSpec, build_model, load_model_config
 from .feature_probe import dummy_batch, features_of
 from .feature_taps import FeatureTaps
@@ -98,7 +96,8 @@ class FeatureDistiller(BaseModel):
         # The frozen teacher runs in eval mode, where SyncBN needs no process group; the
         # Runner's own revert does not reach it (it is hidden from the module tree).
         teacher_model = revert_sync_batchnorm(teacher_model)
-        load_checkpoint_strict(teacher_model, _teacher_file(teacher_checkpoint), what='teacher')
+        load_checkpoint_strict(teacher_model, checkpoint_file(teacher_checkpoint, 'teacher'),
+                               what='teacher')
         teacher_model.requires_grad_(False)
         teacher_model.eval()
         # Plain attribute, not a submodule: out of state_dict, parameters() and DDP.
@@ -336,19 +335,6 @@ def _detached_sum(loss) -> Tensor:
     """A logged loss (a tensor or a list of per-level tensors) as one detached scalar."""
     loss = sum(loss) if isinstance(loss, (list, tuple)) else loss
     return loss.detach() if isinstance(loss, Tensor) else torch.tensor(float(loss))
-
-
-def _teacher_file(path: str) -> str:
-    """``path`` itself, or for a work dir its latest checkpoint."""
-    if not osp.isdir(path):
-        return path
-    latest = find_latest_checkpoint(path)
-    if latest is None:
-        raise FileNotFoundError(f'teacher_checkpoint {path!r} is a directory without a '
-                                'last_checkpoint file: train the teacher there first, or name '
-                                'its checkpoint file.')
-    print_log(f'Teacher checkpoint: {latest} (the latest in {path})', logger='current')
-    return latest
 
 
 def _check_top_level_preprocessor(given: Optional[dict], student: Optional[dict]) -> None:
