@@ -301,3 +301,32 @@ def test_copy_to_taps_a_deep_copy_with_its_own_hooks(model, inputs):
         clone(inputs)
     assert taps.count_calls() == {'neck': 0, 'shared': 0}  # the original recorded nothing
     assert clone_taps.count_calls() == taps.expected_calls
+
+
+def test_early_exit_passes_through_except_exception(inputs):
+    """Model code that catches Exception (e.g. a fallback path) must not swallow the exit."""
+
+    class Guarded(nn.Module):
+
+        def __init__(self):
+            super().__init__()
+            self.stem, self.tail = nn.Conv2d(3, 4, 1), nn.Conv2d(4, 4, 1)
+
+        def forward(self, x):
+            try:
+                x = self.stem(x)
+            except Exception:  # noqa: BLE001 (the pattern under test)
+                raise AssertionError('EarlyExit was caught by except Exception')
+            return self.tail(x)
+
+    model = Guarded()
+    taps = FeatureTaps(model, ['stem'], side='teacher')
+    with taps.recording():
+        model(inputs)
+    taps.expected_calls = taps.count_calls()
+    taps.collect()
+    ran = []
+    model.tail.register_forward_hook(lambda *args: ran.append(True))
+    with taps.recording(stop_when_complete=True):
+        model(inputs)
+    assert ran == [] and len(taps.collect()['stem']) == 1

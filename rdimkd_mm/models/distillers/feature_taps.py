@@ -11,8 +11,11 @@ _ADDRESS = re.compile(r'^(?P<module>[\w.]+?)'
 Index = Union[None, int, slice]
 
 
-class EarlyExit(Exception):
-    """Raised by a hook once every requested feature of a forward pass has been recorded."""
+class EarlyExit(BaseException):
+    """Raised by a hook once every requested feature of a forward pass has been recorded.
+
+    A BaseException, so that model code catching ``Exception`` does not swallow it.
+    """
 
 
 def parse_address(address: str) -> Tuple[str, Index]:
