@@ -69,12 +69,12 @@ def plan(task: Task, mode: str, work_root: Path) -> List[Run]:
 
 
 def summarise(rows: List[dict], task: Task) -> dict:
-    """Means, stds and the checks the issue asks for, from the JSON rows of one task."""
+    """Means, stds and the checks the issue asks for, from the JSON rows of one task (metrics
+    already in the task's reporting scale)."""
     rows = [r for r in rows if r['task'] == task.name]
-    scale = task.metric_scale
 
     def values(label: str) -> Dict[int, float]:
-        return {r['seed']: r['metric'] * scale for r in rows if r['label'] == label}
+        return {r['seed']: r['metric'] for r in rows if r['label'] == label}
 
     baseline = values('student (baseline)')
     default = values('default')
@@ -82,27 +82,39 @@ def summarise(rows: List[dict], task: Task) -> dict:
     b_std = statistics.stdev(baseline.values()) if len(baseline) > 1 else 0.0
     d_std = statistics.stdev(default.values()) if len(default) > 1 else 0.0
     seed0 = min(default)
-    sweep = {r['label']: r['metric'] * scale for r in rows
+    sweep = {r['label']: r['metric'] for r in rows
              if r['group'] == 'defaults' and r['label'] != 'default'}
     weights = {label: value for label, value in sweep.items() if label.startswith('weight')}
+    b_mean = statistics.mean(baseline.values())
+    weights_measured = len(weights) == 4  # x1/4, x1/2, x2, x4 beside the default
     weights['weight x1'] = default[seed0]
-    best = max(weights.values())
     return dict(
         task=task.name, metric=task.metric_name,
-        teacher=next(r['metric'] * scale for r in rows if r['arm'] == 'teacher'),
-        baseline=dict(mean=statistics.mean(baseline.values()), std=b_std, seeds=baseline),
+        teacher=next(r['metric'] for r in rows if r['arm'] == 'teacher'),
+        baseline=dict(mean=b_mean, std=b_std, seeds=baseline),
         default=dict(mean=statistics.mean(default.values()), std=d_std, seeds=default),
-        default_beats_baseline_on_every_seed=all(default[s] > baseline[s] for s in common),
+        # None: not measured (runs missing).
+        default_beats_baseline_on_every_seed=(all(default[s] > baseline[s] for s in common)
+                                              if len(common) == len(baseline) else None),
         sweep=sweep, sweep_seed=seed0,
-        no_weight_below_baseline=all(v > statistics.mean(baseline.values())
-                                     for v in weights.values()),
-        default_within_one_std_of_best_weight=best - default[seed0] <= max(d_std, 1e-9))
+        no_weight_below_baseline=(all(v > b_mean for v in weights.values())
+                                  if weights_measured else None),
+        default_within_one_std_of_best_weight=(
+            max(weights.values()) - default[seed0] <= max(d_std, b_std)
+            if weights_measured else None))
+
+
+def verdict(value) -> str:
+    return 'not measured (runs missing)' if value is None else ('yes' if value else 'no')
 
 
 def markdown(data: dict) -> str:
     lines = [f'Written by `{data["command"]}` on {data["date"]} ({data["machine"]["cpu"]}, '
-             f'{data["machine"]["cpu_count"]} cores) in {data["wall_seconds"] / 60:.0f} min. '
-             'Every number comes from `defaults.json` next to this file.\n']
+             f'{data["machine"]["cpu_count"]} cores). Every number comes from `defaults.json` '
+             'next to this file.\n']
+    if data.get('missing'):
+        lines.append('**Partial:** these planned runs had not finished: '
+                     + '; '.join(data['missing']) + '.\n')
     for s in data['summaries']:
         task = TASKS[s['task']]
         lines += [f'### {task.title}\n', f'{s["metric"]}, teacher {s["teacher"]:.2f}.\n',
@@ -115,14 +127,36 @@ def markdown(data: dict) -> str:
         lines += [f'| + RdimKD-R, {label} | seed {s["sweep_seed"]} | {value:.2f} |'
                   for label, value in s['sweep'].items()]
         lines += ['', f'- default beats the baseline on every seed: '
-                  f'{"yes" if s["default_beats_baseline_on_every_seed"] else "no"} '
+                  f'{verdict(s["default_beats_baseline_on_every_seed"])} '
                   f'(per seed: default {fmt(s["default"]["seeds"])}, baseline '
                   f'{fmt(s["baseline"]["seeds"])})',
                   f'- no swept weight below the baseline mean: '
-                  f'{"yes" if s["no_weight_below_baseline"] else "no"}',
+                  f'{verdict(s["no_weight_below_baseline"])}',
                   f'- default within one seed-std of the best weight: '
-                  f'{"yes" if s["default_within_one_std_of_best_weight"] else "no"}', '']
+                  f'{verdict(s["default_within_one_std_of_best_weight"])}', '']
     return '\n'.join(lines)
+
+
+def finished(runs: List[Run]) -> tuple:
+    """The runs whose ``result.json`` matches their planned command, and the labels of the
+    others (``--collect``)."""
+    teachers = {}
+    for run in runs:
+        if run.arm == 'teacher' and (run.work_dir / 'result.json').is_file():
+            teachers[run.task.name] = json.loads(
+                (run.work_dir / 'result.json').read_text()).get('checkpoint')
+    done, missing = [], []
+    for run in runs:
+        path = run.work_dir / 'result.json'
+        result = json.loads(path.read_text()) if path.is_file() else None
+        checkpoint = teachers.get(run.task.name)
+        expected = run.command(Path(checkpoint) if checkpoint else None)
+        if result is not None and result.get('command') == expected:
+            run.result = result
+            done.append(run)
+        else:
+            missing.append(f'{run.task.name} {run.label} seed {run.seed}')
+    return done, missing
 
 
 def fmt(values: Dict[int, float]) -> str:
@@ -135,6 +169,9 @@ def main() -> None:
     parser.add_argument('--tasks', nargs='+', choices=sorted(TASKS), default=['det', 'seg'])
     parser.add_argument('--jobs', type=int, default=2)
     parser.add_argument('--work-root', default='benchmarks/work')
+    parser.add_argument('--collect', action='store_true',
+                        help='train nothing: summarise the runs finished so far (an '
+                        'interrupted study), listing the missing ones')
     args = parser.parse_args()
     mode = 'quick' if args.quick else 'full'
     results = REPO_ROOT / 'benchmarks' / 'results' / ('quick' if args.quick else '')
@@ -147,11 +184,18 @@ def main() -> None:
     runs = [r for name in args.tasks for r in plan(TASKS[name], mode, REPO_ROOT / args.work_root)]
     order = {'teacher': 0, 'baseline': 1}
     runs.sort(key=lambda r: (order.get(r.arm, 2), r.seed))
-    print(f'Defaults: {len(runs)} training runs, {args.jobs} at a time', flush=True)
-    rows = collect(QualityBenchmark(runs, args.jobs).run())
+    missing = []
+    if args.collect:
+        runs, missing = finished(runs)
+        command += ' --collect'
+    else:
+        print(f'Defaults: {len(runs)} training runs, {args.jobs} at a time', flush=True)
+        runs = QualityBenchmark(runs, args.jobs).run()
+    rows = collect(runs)
     data = dict(command=command, mode=mode, date=time.strftime('%Y-%m-%d'), machine=machine(),
                 wall_seconds=time.time() - start,
-                summaries=[summarise(rows, TASKS[name]) for name in args.tasks], runs=rows)
+                summaries=[summarise(rows, TASKS[name]) for name in args.tasks], runs=rows,
+                missing=missing)
     (results / 'defaults.json').write_text(json.dumps(data, indent=2))
     (results / 'defaults.md').write_text(markdown(data))
     print('\n' + markdown(data), flush=True)

@@ -12,7 +12,8 @@ side by side, with channels, spatial size and stride:
 - segmentors: the decode head's feature before the classifier (found from the input of
   ``decode_head.conv_seg``, whatever the head calls that module) and the backbone outputs;
 
-then proposes a mapping of equal strides (strides are input size / feature size) and, with
+then proposes the measured default mapping of equal strides (strides are input size / feature
+size): the first three common neck levels of a detector, the head feature of a segmentor. With
 ``--write-config``, writes a distillation config that ``tools/train.py`` runs as it is: the
 student config as ``_base_`` (its data, schedule and evaluator), RdimKD-R at the proposed
 points, and the student's pretrained initialisation switched off (no internet needed; the
@@ -140,8 +141,8 @@ def propose_points(teacher: Side, student: Side) -> List[dict]:
         if t_neck and s_neck and all(f.is_map for f in t_neck + s_neck):
             slices = equal_stride_slices(t_neck, s_neck)
             if slices:
-                points.append(dict(name='fpn', teacher=f'neck{slices[0]}',
-                                   student=f'neck{slices[1]}'))
+                points.append(dict(name='fpn', teacher=_first_three(f'neck{slices[0]}', t_neck),
+                                   student=_first_three(f'neck{slices[1]}', s_neck)))
         if points:
             return points
     else:
@@ -151,7 +152,8 @@ def propose_points(teacher: Side, student: Side) -> List[dict]:
             if not _same(teacher.levels(t_head)[0].stride, student.levels(s_head)[0].stride):
                 point['align'] = 'interpolate'  # the heads' last features differ in stride
             points.append(point)
-    # The last backbone stage, and the student's output of the same stride.
+        return points  # the head feature only: the measured default (README, Loss scale)
+    # Detectors without a neck: the last backbone stage and the student's of the same stride.
     t_backbone = [f for f in teacher.levels('backbone') if f.is_map]
     s_backbone = student.levels('backbone')
     if t_backbone and s_backbone:
@@ -162,6 +164,16 @@ def propose_points(teacher: Side, student: Side) -> List[dict]:
             points.append(dict(name='backbone', teacher=f'backbone[{t_last}]',
                                student=f'backbone[{match[-1]}]'))
     return points
+
+
+def _first_three(address: str, levels: Levels) -> str:
+    """At most the first three levels of an equal-stride neck slice: the measured default
+    (benchmarks/results/defaults.md: all five FPN levels scored below the student alone)."""
+    module, _, index = address.partition('[')
+    if index and ':' not in index:
+        return address  # one level
+    start, stop = (0, len(levels)) if not index else map(int, index.rstrip(']').split(':'))
+    return address if stop - start <= 3 else f'{module}[{start}:{start + 3}]'
 
 
 def point_levels(side: Side, address: str) -> Levels:
@@ -236,7 +248,6 @@ def config_text(teacher: Side, student: Side, points: List[dict], out_path: str,
         '{{fileDirname}}/' + osp.relpath(teacher.spec, out_dir))
     distill = []
     for point in points:
-        channels = point_levels(teacher, point['teacher'])[0].shape[0]
         align = ("                align='interpolate',  # strides differ: the student's map "
                  'is resized\n' if point.get('align') else '')
         distill.append(
@@ -244,7 +255,7 @@ def config_text(teacher: Side, student: Side, points: List[dict], out_path: str,
             f"            teacher='{point['teacher']}',  # {describe(point_levels(teacher, point['teacher']))}\n"  # noqa: E501
             f"            student='{point['student']}',  # {describe(point_levels(student, point['student']))}\n"  # noqa: E501
             "            loss=dict(\n                type='rdimkd_mm.RdimKDLoss',\n"
-            f"                projection=dict(type='rdimkd_mm.RandomProjection', k={max(1, channels // 4)}),\n"  # noqa: E501
+            "                projection=dict(type='rdimkd_mm.RandomProjection', k=0.25),\n"
             f'{align}                loss_weight=1.0)),')
     fit_hook = "dict(type='rdimkd_mm.FitProjectionsHook', num_batches=50)"
     hooks = (f'_base_.custom_hooks + [{fit_hook}]' if student.cfg.get('custom_hooks') else

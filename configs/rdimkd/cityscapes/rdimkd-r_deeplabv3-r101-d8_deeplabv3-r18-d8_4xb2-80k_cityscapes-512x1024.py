@@ -1,10 +1,10 @@
 # RdimKD-R on Cityscapes: DeepLabV3 ResNet-101-D8 -> DeepLabV3 ResNet-18-D8 (512x1024, 80k),
-# at the ASPP bottleneck (k = 64 of 512) and the last backbone stage (k = 256 of 2048).
+# at the ASPP bottleneck (k = 128 of 512, teacher-normalised loss at weight 1).
 # Teacher weights: mmseg model zoo, deeplabv3_r101-d8_4xb2-80k_cityscapes-512x1024, saved under
 # checkpoints/ (nothing is downloaded at run time).
 _base_ = [
     'mmseg::deeplabv3/deeplabv3_r18-d8_4xb2-80k_cityscapes-512x1024.py',
-    '../../_base_/distill/rdimkd-r_seg-head-c5.py',
+    '../../_base_/distill/rdimkd-r_seg-head.py',
 ]
 
 model = dict(

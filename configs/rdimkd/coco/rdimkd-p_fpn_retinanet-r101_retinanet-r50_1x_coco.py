@@ -4,8 +4,8 @@ _base_ = ['./rdimkd-r_fpn_retinanet-r101_retinanet-r50_1x_coco.py']
 model = dict(distill=[
     dict(
         name='fpn',
-        student='neck',
-        teacher='neck',
+        student='neck[0:3]',
+        teacher='neck[0:3]',
         loss=dict(
             type='rdimkd_mm.RdimKDLoss',
             projection=dict(type='rdimkd_mm.PCAProjection', k=64),

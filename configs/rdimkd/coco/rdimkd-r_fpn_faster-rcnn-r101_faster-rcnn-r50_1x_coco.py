@@ -1,4 +1,4 @@
-# RdimKD-R on COCO: Faster R-CNN ResNet-101 -> Faster R-CNN ResNet-50, all FPN levels.
+# RdimKD-R on COCO: Faster R-CNN ResNet-101 -> Faster R-CNN ResNet-50, the first three FPN levels.
 # Teacher weights: mmdet model zoo, faster-rcnn_r101_fpn_1x_coco, saved under checkpoints/.
 _base_ = [
     'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py',

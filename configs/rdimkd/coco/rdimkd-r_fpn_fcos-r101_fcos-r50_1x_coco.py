@@ -1,4 +1,4 @@
-# RdimKD-R on COCO: FCOS ResNet-101 (caffe, GN head) -> FCOS ResNet-50, all FPN levels.
+# RdimKD-R on COCO: FCOS ResNet-101 (caffe, GN head) -> FCOS ResNet-50, the first three FPN levels.
 # Teacher weights: mmdet model zoo, fcos_r101-caffe_fpn_gn-head-1x_coco, saved under checkpoints/.
 # The two use the same (caffe) input normalisation; the distiller would re-normalise otherwise.
 _base_ = [

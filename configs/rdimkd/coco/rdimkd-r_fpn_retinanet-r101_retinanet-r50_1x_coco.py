@@ -1,5 +1,5 @@
-# RdimKD-R on COCO: RetinaNet ResNet-101 (teacher) -> RetinaNet ResNet-50 (student), all 5 FPN
-# levels, k = 64 of 256 channels. The student keeps mmdet's 1x schedule, data and evaluator.
+# RdimKD-R on COCO: RetinaNet ResNet-101 (teacher) -> RetinaNet ResNet-50 (student), FPN P3-P5
+# (configs/_base_/distill/rdimkd-r_fpn.py), k = 64 of 256. The student keeps mmdet's 1x schedule.
 # Teacher weights: the mmdet model-zoo checkpoint of retinanet_r101_fpn_1x_coco, saved as
 # checkpoints/retinanet_r101_fpn_1x_coco.pth (nothing is downloaded at run time).
 _base_ = [
