@@ -30,7 +30,16 @@ MapLocation = Union[None, str, torch.device, Callable, Dict[str, str]]
 
 
 class CheckpointError(RuntimeError):
-    """A checkpoint file that cannot be read, or that safe loading refuses."""
+    """A checkpoint file that cannot be read, or that safe loading refuses.
+
+    Args:
+        message (str): The whole message: the file, its role, why, and what to change.
+        reason (str): Just why (e.g. ``'the file is empty'``).
+    """
+
+    def __init__(self, message: str, reason: str = '') -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 #: What to change, by the role of the checkpoint (``what``) in the error messages.
@@ -133,7 +142,7 @@ def read_checkpoint(path: str, what: Optional[str] = 'model',
         # Explicit: TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD only overrides an unset weights_only.
         return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as error:  # torch raises RuntimeError, EOFError, KeyError, ... on bad bytes
-        raise CheckpointError(_failure(path, label, hint, error)) from None
+        raise _failure(path, label, hint, error) from None
 
 
 def _label(path: str, what: Optional[str]) -> str:
@@ -156,21 +165,24 @@ def _first_text_line(path: str) -> Optional[str]:
     return text.strip().splitlines()[0] if text.strip() else ''
 
 
-def _failure(path: str, label: str, hint: str, error: Exception) -> str:
-    """The message for a file ``torch.load(..., weights_only=True)`` failed on."""
+def _failure(path: str, label: str, hint: str, error: Exception) -> 'CheckpointError':
+    """The error for a file ``torch.load(..., weights_only=True)`` failed on."""
     reason = _plain_reason(path, error)
     if reason is None and isinstance(error, pickle.UnpicklingError):
         stop = _first_line(error, 'WeightsUnpickler error:')
-        return (f'Refused to load {label}: safe loading (torch.load with weights_only=True and '
-                f'rdimkd_mm\'s allow-list) stopped at "{stop}": the file holds objects or pickle instructions outside the allow-list, which '
-                'could run code when unpickled. If you trust where the file comes from, re-save '
-                "its weights alone: torch.save({'state_dict': torch.load(PATH, weights_only=False)"
-                "['state_dict']}, NEW_PATH).")
+        return CheckpointError(
+            f'Refused to load {label}: safe loading (torch.load with weights_only=True and '
+            f'rdimkd_mm\'s allow-list) stopped at "{stop}": the file holds objects or pickle '
+            'instructions outside the allow-list, which could run code when unpickled. If you '
+            'trust where the file comes from, re-save its weights alone: torch.save('
+            "{'state_dict': torch.load(PATH, weights_only=False)['state_dict']}, NEW_PATH).",
+            reason=f'refused by safe loading, which stopped at "{stop}"')
     if reason is None:
         detail = _first_line(error)
         reason = ('the file is truncated or corrupted, or was not written by torch.save '
                   f'({type(error).__name__}{": " + detail if detail else ""})')
-    return f'Cannot read {label}: {reason}. {hint[0].upper()}{hint[1:]}.'
+    return CheckpointError(f'Cannot read {label}: {reason}. {hint[0].upper()}{hint[1:]}.',
+                           reason=reason)
 
 
 def _plain_reason(path: str, error: Exception) -> Optional[str]:
