@@ -230,7 +230,8 @@ def bad_inputs(det_root, det_teacher, tmp_path_factory) -> dict:
     """One process runs tools/train.py on a used work dir and on bad inputs, in this order:
     ``--overwrite`` over an earlier run, a fresh run there, ``--resume`` after its newest
     checkpoint was truncated, ``--resume`` of bad files, an empty training set, and a
-    distiller's ``load_from`` of another model. Returns the outcomes and the paths."""
+    distiller's ``load_from`` or ``--resume`` of another model. Returns the outcomes and the
+    paths."""
     root = tmp_path_factory.mktemp('bad_inputs')
     work = root / 'work'
     work.mkdir()
@@ -265,6 +266,9 @@ def bad_inputs(det_root, det_teacher, tmp_path_factory) -> dict:
              args=[DET_DISTILL, '--work-dir', root / 'kd', '--cfg-options',
                    f'model.teacher_checkpoint={det_teacher}', f'load_from={det_teacher}',
                    *data]),
+        dict(name='resume of another model', tool=train[0],
+             args=[DET_DISTILL, '--work-dir', root / 'kd', '--resume', det_teacher,
+                   '--cfg-options', f'model.teacher_checkpoint={det_teacher}', *data]),
     ]
     return dict(outcomes=run_cases(cases), work=work, root=root)
 
@@ -322,12 +326,21 @@ def test_empty_training_set_is_named(bad_inputs):
 
 
 def test_distiller_refuses_load_from_of_another_model(bad_inputs, det_teacher):
+    """mmengine would load it non-strictly and train a random student."""
     error = bad_inputs['outcomes']['load_from of another model']['error']
     assert error.startswith(
         f"RuntimeError: The load_from checkpoint '{det_teacher}' does not match the model built "
         "from the config: missing keys ['student.backbone.conv1.weight'"), error
     assert "unexpected keys ['backbone.conv1.weight'" in error
     assert "model.student.init_cfg=dict(type='Pretrained', checkpoint=PATH)" in error
+
+
+def test_distiller_refuses_resume_of_another_model(bad_inputs, det_teacher):
+    error = bad_inputs['outcomes']['resume of another model']['error']
+    assert error.startswith(
+        f"RuntimeError: The resume checkpoint '{det_teacher}' does not match the model built "
+        "from the config: missing keys ['student.backbone.conv1.weight'"), error
+    assert error.endswith('--resume takes a checkpoint of a run of the same config.')
 
 
 def test_resume_with_no_readable_checkpoint_lists_them(tmp_path):
