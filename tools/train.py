@@ -104,6 +104,8 @@ def resolve_start(cfg: Config,
         resumed one or ``load_from``), for :func:`check_state_dict` once the model is built;
         None for a plain model or a run from the initial weights.
     """
+    if args.overwrite:  # a fresh run, even if the config says resume=True
+        cfg.resume = False
     resume = args.resume
     if resume is None and cfg.get('resume'):
         resume = cfg.get('load_from') or 'auto'
@@ -121,11 +123,11 @@ def resolve_start(cfg: Config,
     elif resume is not None:
         cfg.resume, cfg.load_from = True, resume
         checkpoint = read_checkpoint(resume, what='resume')
-    if not cfg.resume:
+    if not cfg.get('resume'):
         check_fresh_work_dir(cfg.work_dir, args.overwrite)
     if not is_distill_config(cfg) or not cfg.get('load_from'):
         return None
-    what = 'resume' if cfg.resume else 'load_from'
+    what = 'resume' if cfg.get('resume') else 'load_from'
     if checkpoint is None:
         checkpoint = read_checkpoint(cfg.load_from, what=what)
     return cfg.load_from, what, state_dict_of(checkpoint, cfg.load_from, what)

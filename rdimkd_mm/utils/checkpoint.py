@@ -165,7 +165,7 @@ def _first_text_line(path: str) -> Optional[str]:
     return text.strip().splitlines()[0] if text.strip() else ''
 
 
-def _failure(path: str, label: str, hint: str, error: Exception) -> 'CheckpointError':
+def _failure(path: str, label: str, hint: str, error: Exception) -> CheckpointError:
     """The error for a file ``torch.load(..., weights_only=True)`` failed on."""
     reason = _plain_reason(path, error)
     if reason is None and isinstance(error, pickle.UnpicklingError):
@@ -186,7 +186,8 @@ def _failure(path: str, label: str, hint: str, error: Exception) -> 'CheckpointE
 
 
 def _plain_reason(path: str, error: Exception) -> Optional[str]:
-    """Why ``path`` is no checkpoint when it is obvious (unreadable, empty, text); else None."""
+    """Why ``path`` is no checkpoint when it is obvious (no permission, empty, text); else
+    None."""
     if isinstance(error, PermissionError):
         return str(error)
     if osp.getsize(path) == 0:
