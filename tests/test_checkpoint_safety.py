@@ -141,11 +141,10 @@ CheckpointLoader.register_scheme(prefixes='', loader=load_from_local, force=True
 
 # Runs before rdimkd_mm is imported: the attack works without it.
 CONTROL = '''
-import torch
 from mmengine.runner import CheckpointLoader
 loader = CheckpointLoader._get_checkpoint_loader({path!r})
 assert loader.__module__ == {module!r}, loader.__module__
-{load}
+CheckpointLoader.load_checkpoint({path!r})
 assert 'rdimkd_mm' not in __import__('sys').modules
 '''
 
@@ -165,18 +164,14 @@ def test_crafted_checkpoint_is_refused_on_every_path(attack, det_root, random_te
                                                      tmp_path):
     """One process runs the tools on a crafted checkpoint per path. A control first shows the
     attack works (the payload runs) while rdimkd_mm is not imported."""
-    if attack.startswith('TORCH'):
+    if attack.startswith('TORCH'):  # mmengine 0.10.7's own loader: torch.load's default
         env = dict(TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD='1')
-        control = CONTROL.format(path='x.pth', module='mmengine.runner.checkpoint',
-                                 load=f'torch.load({str(tmp_path / "control.pth")!r})')
+        loader_module = 'mmengine.runner.checkpoint'
     else:
         (tmp_path / 'site').mkdir()
         (tmp_path / 'site' / 'sitecustomize.py').write_text(UNSAFE_MMENGINE)
-        env = dict(PYTHONPATH=str(tmp_path / 'site'))
-        control = CONTROL.format(
-            path='x.pth', module='sitecustomize',
-            load=f'CheckpointLoader.load_checkpoint({str(tmp_path / "control.pth")!r})')
-    crafted(tmp_path / 'control.pth')
+        env, loader_module = dict(PYTHONPATH=str(tmp_path / 'site')), 'sitecustomize'
+    control = CONTROL.format(path=str(crafted(tmp_path / 'control.pth')), module=loader_module)
     data = det_data_options(det_root)
     kd = [f'model.teacher_checkpoint={random_teacher}', *data]
     one_iter = ['train_cfg.max_iters=1', 'train_cfg.val_interval=1']
