@@ -22,13 +22,14 @@ setup(
     python_requires='>=3.9',
     packages=find_packages(include=['rdimkd_mm', 'rdimkd_mm.*']),
     install_requires=[
-        # torch is installed first by scripts/setup_env.sh (CPU build) or by the user (CUDA);
-        # any release of the supported range is kept.
-        'torch>=2.0',
-        'mmengine>=0.10,<1.0',
-        'mmcv>=2.0,<2.2',
-        'mmdet>=3.2,<3.4',
-        'mmsegmentation>=1.2,<1.3',
+        # The tested ranges (README "Version matrix"). torch is installed first by
+        # scripts/setup_env.sh (CPU build) or by the user (CUDA); one in the range is kept.
+        # torch >= 2.6: safe loading needs its (function, 'module.name') allow-list entries.
+        'torch>=2.6,<2.14',
+        'mmengine>=0.10.7,<0.11',
+        'mmcv>=2.1.0,<2.2',
+        'mmdet>=3.3.0,<3.4',
+        'mmsegmentation>=1.2.2,<1.3',
         'numpy',
         'pycocotools',
         'matplotlib',

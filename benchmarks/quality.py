@@ -122,11 +122,14 @@ class QualityBenchmark:
                 shutil.rmtree(old)
         env = dict(os.environ, OMP_NUM_THREADS=str(self.threads),
                    MKL_NUM_THREADS=str(self.threads), PYTHONWARNINGS='ignore')
+        # The benchmark owns its work dirs: a rerun (an interrupted attempt, another command)
+        # replaces the earlier checkpoints. Not part of `command`, which keys the cache.
+        argv = [*command, '--overwrite']
         with open(run.work_dir / 'run.log', 'w') as log:  # the child keeps its own handle
-            log.write('$ python ' + ' '.join(shlex.quote(c) for c in command) + '\n')
+            log.write('$ python ' + ' '.join(shlex.quote(c) for c in argv) + '\n')
             log.flush()
             run.started = time.time()
-            run.process = subprocess.Popen([sys.executable, *command], cwd=REPO_ROOT,
+            run.process = subprocess.Popen([sys.executable, *argv], cwd=REPO_ROOT,
                                            env=env, stdout=log, stderr=subprocess.STDOUT)
         run.result = dict(command=command)
         print(f'  start  {run.task.name} {run.label} seed {run.seed}  '

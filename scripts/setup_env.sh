@@ -25,9 +25,18 @@ fi
 PY="$VENV/bin/python"
 PIP=("$PY" -m pip install --disable-pip-version-check -q)
 
-# 1. torch: keep the one already present, otherwise the pinned CPU build.
+# 1. torch: keep the one already present if setup.py's range (>=2.6,<2.14) allows it (pip would
+#    otherwise replace it with a PyPI build), otherwise the pinned CPU build.
 if "$PY" -c 'import torch' 2>/dev/null; then
-  log "keeping installed torch $("$PY" -c 'import torch; print(torch.__version__)')"
+  installed=$("$PY" -c 'import torch; print(torch.__version__)')
+  if ! "$PY" -c 'import re, sys, torch
+v = tuple(int(x) for x in re.match(r"(\d+)\.(\d+)", torch.__version__).groups())
+sys.exit(not (2, 6) <= v < (2, 14))'; then
+    log "torch $installed is outside the tested range >=2.6,<2.14 (README 'Version matrix'):"
+    log "install one in it first (for GPUs the CUDA build from pytorch.org), then rerun"
+    exit 1
+  fi
+  log "keeping installed torch $installed"
 else
   log "installing $TORCH_SPEC"
   "${PIP[@]}" "$TORCH_SPEC"
@@ -42,7 +51,7 @@ if "$PY" -c 'import mmcv, mmcv.ops' 2>/dev/null; then
   log "keeping installed mmcv $("$PY" -c 'import mmcv; print(mmcv.__version__)') with ops"
 else
   log "building mmcv==2.1.0 with ops (first time ~10 min on 2 cores; cached afterwards)"
-  "${PIP[@]}" 'numpy' 'opencv-python' 'packaging' 'pyyaml' 'addict' 'yapf' 'mmengine>=0.10.7,<1.0'
+  "${PIP[@]}" 'numpy' 'opencv-python' 'packaging' 'pyyaml' 'addict' 'yapf' 'mmengine>=0.10.7,<0.11'
   MMCV_WITH_OPS=1 FORCE_CUDA="${FORCE_CUDA:-0}" MAX_JOBS="${MAX_JOBS:-2}" \
     "$PY" -m pip install --disable-pip-version-check --no-build-isolation mmcv==2.1.0
 fi

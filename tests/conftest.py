@@ -1,9 +1,10 @@
 """Shared fixtures: tiny synthetic data sets and helpers to run the tools on them."""
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import List
+from typing import Dict, List, Optional, Sequence
 
 import pytest
 
@@ -82,3 +83,58 @@ def zoo_det_data_options(root: Path, size: int = 128, images: int = 2) -> List[s
         'val_cfg=None', 'val_dataloader=None', 'val_evaluator=None',
         'default_hooks.logger.interval=1', 'randomness.seed=0'
     ]
+
+
+# Runs the cases of argv[1] (JSON) one after the other; ``tool`` cases as ``python TOOL ARGS``
+# (runpy, in this process), ``code`` cases with exec. Nothing is imported up front.
+_CASES_DRIVER = r"""
+import json, runpy, sys
+for case in json.loads(sys.argv[1]):
+    print('=== CASE ' + case['name'], flush=True)
+    error = None
+    try:
+        if 'code' in case:
+            exec(case['code'], {'__name__': '__case__'})
+        else:
+            sys.argv = [case['tool'], *case['args']]
+            runpy.run_path(case['tool'], run_name='__main__')
+    except BaseException as e:  # SystemExit (argparse) included
+        error = f'{type(e).__name__}: {e}'
+    print('=== RESULT ' + json.dumps(error), flush=True)
+"""
+
+
+def run_cases(cases: Sequence[dict], env: Optional[Dict[str, str]] = None,
+              timeout: int = 900) -> Dict[str, dict]:
+    """Run several tool command lines in one Python process (one interpreter start and one set
+    of imports for all), in order, from the repo root.
+
+    Args:
+        cases: ``dict(name=..., tool='tools/train.py', args=[...])`` or
+            ``dict(name=..., code='python source')``.
+        env: Extra environment variables (``PYTHONPATH`` entries are put before the current
+            ones).
+
+    Returns:
+        ``{name: {'error': 'Type: message' or None, 'output': the case's stdout and stderr}}``.
+    """
+    full_env = dict(os.environ, PYTHONWARNINGS='ignore', PYTHONUNBUFFERED='1')
+    for key, value in (env or {}).items():
+        full_env[key] = (os.pathsep.join([value, os.environ['PYTHONPATH']])
+                         if key == 'PYTHONPATH' and os.environ.get('PYTHONPATH') else value)
+    cases = [dict(c, args=[str(a) for a in c.get('args', [])]) for c in cases]
+    result = subprocess.run([sys.executable, '-c', _CASES_DRIVER, json.dumps(cases)],
+                            cwd=REPO_ROOT, env=full_env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, timeout=timeout)
+    outcomes, name, lines = {}, None, []
+    for line in result.stdout.splitlines():
+        if line.startswith('=== CASE '):
+            name, lines = line[len('=== CASE '):], []
+        elif line.startswith('=== RESULT '):
+            outcomes[name] = dict(error=json.loads(line[len('=== RESULT '):]),
+                                  output='\n'.join(lines))
+        else:
+            lines.append(line)
+    missing = [c['name'] for c in cases if c['name'] not in outcomes]
+    assert not missing, f'cases {missing} did not finish:\n{result.stdout[-6000:]}'
+    return outcomes

@@ -1,19 +1,49 @@
-"""torch >= 2.6 safe loading: mmengine checkpoints load, code-executing pickles are refused."""
-import os
+"""Safe loading: mmengine checkpoints load, and a crafted checkpoint is refused on every path,
+whatever mmengine's loader or the environment says."""
 import pickle
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
+from mmengine.config import Config
 from mmengine.logging import HistoryBuffer, MessageHub
+from mmengine.runner import CheckpointLoader
 
-import rdimkd_mm  # noqa: F401  (allow-lists the globals)
-from rdimkd_mm.utils import read_state_dict
+import rdimkd_mm
+from conftest import REPO_ROOT, det_data_options, run_cases
+from rdimkd_mm.utils import CheckpointError, build_model, read_checkpoint, read_state_dict
+from rdimkd_mm.utils.checkpoint import load_from_safe_local
+
+DET_STUDENT = 'configs/synthetic/retinanet_r18-w16_fpn64_synthetic-coco.py'
+DET_DISTILL = 'configs/rdimkd/rdimkd-r_retinanet_r50-w32_r18-w16_synthetic-coco.py'
 
 
 class RunsCode:
+    """Unpickling it creates ``marker`` (as ``exec`` would run anything)."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
 
     def __reduce__(self):
-        return (os.system, ('echo pwned',))
+        return (exec, (f'open({str(self.marker)!r}, "w").close()', ))
+
+
+def crafted(path: Path, raw_pickle: bool = False) -> Path:
+    """A checkpoint-like file whose unpickling creates ``<path>.ran`` (a zip written by
+    torch.save, or a raw pickle)."""
+    content = dict(state_dict={}, meta=dict(iter=1), payload=RunsCode(ran(path)))
+    if raw_pickle:
+        with open(path, 'wb') as f:
+            pickle.dump(content, f)
+    else:
+        torch.save(content, path)
+    return path
+
+
+def ran(path: Path) -> Path:
+    return path.with_name(path.name + '.ran')
 
 
 def test_message_hub_state_loads_with_weights_only(tmp_path):
@@ -21,16 +51,17 @@ def test_message_hub_state_loads_with_weights_only(tmp_path):
     hub.update_scalar('train/loss', 1.5)
     hub.update_info('iter', 3)
     torch.save(dict(message_hub=hub.state_dict(), meta=dict(seed=0)), tmp_path / 'ckpt.pth')
-    loaded = torch.load(tmp_path / 'ckpt.pth')  # weights_only=True is torch's default
+    loaded = read_checkpoint(str(tmp_path / 'ckpt.pth'))
     assert loaded['message_hub']['log_scalars']['train/loss'].current() == 1.5
 
 
 def test_code_executing_pickle_is_refused(tmp_path):
-    torch.save(dict(state_dict={}, payload=RunsCode()), tmp_path / 'evil.pth')
+    evil = crafted(tmp_path / 'evil.pth')
     with pytest.raises(pickle.UnpicklingError):
-        torch.load(tmp_path / 'evil.pth')
-    with pytest.raises(RuntimeError, match='Refused to load the teacher checkpoint'):
-        read_state_dict(str(tmp_path / 'evil.pth'), what='teacher')
+        torch.load(evil, weights_only=True)
+    with pytest.raises(CheckpointError, match='Refused to load the teacher checkpoint .*evil'):
+        read_state_dict(str(evil), what='teacher')
+    assert not ran(evil).exists()
 
 
 class GetattrOnAllowedClass:
@@ -43,4 +74,135 @@ class GetattrOnAllowedClass:
 def test_getattr_is_limited_to_history_buffer_statistics(tmp_path):
     torch.save(dict(x=GetattrOnAllowedClass()), tmp_path / 'getattr.pth')
     with pytest.raises(pickle.UnpicklingError, match='only HistoryBuffer statistics'):
-        torch.load(tmp_path / 'getattr.pth')
+        torch.load(tmp_path / 'getattr.pth', weights_only=True)
+
+
+def test_mmengine_reads_local_files_with_the_safe_reader(tmp_path):
+    """``import rdimkd_mm`` made the safe reader mmengine's loader of local paths (the
+    Runner's load_from and resume, local init_cfg checkpoints)."""
+    assert CheckpointLoader._get_checkpoint_loader(str(tmp_path / 'x.pth')) is \
+        load_from_safe_local
+    evil = crafted(tmp_path / 'evil.pth')
+    with pytest.raises(CheckpointError, match=r'Refused .*\(read by mmengine'):
+        CheckpointLoader.load_checkpoint(str(evil))
+    assert not ran(evil).exists()
+
+
+def test_torch_older_than_2_6_is_refused_at_import():
+    with pytest.raises(ImportError, match=r"torch >= 2\.6 .* torch 2\.5\.1\+cu121 is installed"
+                       r".*pip install 'torch>=2\.6,<2\.14'"):
+        rdimkd_mm.check_torch_version('2.5.1+cu121')
+    for version in ('2.6.0', '2.13.0+cpu', '3.0.0'):
+        rdimkd_mm.check_torch_version(version)
+    result = subprocess.run(
+        [sys.executable, '-c', "import torch; torch.__version__ = '2.4.0'; import rdimkd_mm"],
+        cwd=REPO_ROOT, capture_output=True, text=True)
+    assert result.returncode != 0
+    assert 'ImportError: rdimkd_mm needs torch >= 2.6' in result.stderr
+
+
+@pytest.mark.parametrize('content, expected', [
+    (b'', 'the file is empty'),
+    (b'hello\nnot a checkpoint\n', "it is a text file (starting 'hello'), not a checkpoint"),
+    ('zip', 'the file is truncated or corrupted, or was not written by torch.save '
+     '(RuntimeError: PytorchStreamReader failed reading zip archive'),
+    ('last_checkpoint', "it is a text file (starting '{good}'), not a checkpoint; it names "
+     "'{good}': give that file instead"),
+], ids=['empty', 'text', 'truncated', 'last_checkpoint'])
+def test_unreadable_checkpoints_name_the_file_and_the_fix(tmp_path, content, expected):
+    torch.save(dict(state_dict={}), tmp_path / 'good.pth')
+    if content == 'zip':
+        content = (tmp_path / 'good.pth').read_bytes()[:300]
+    elif content == 'last_checkpoint':  # the pointer file given instead of the checkpoint
+        content = str(tmp_path / 'good.pth').encode()
+    path = tmp_path / 'bad.pth'
+    path.write_bytes(content)
+    with pytest.raises(CheckpointError) as error:
+        read_checkpoint(str(path), what='teacher')
+    message = str(error.value)
+    expected = expected.format(good=tmp_path / 'good.pth')
+    assert message.startswith(f"Cannot read the teacher checkpoint '{path}': {expected}")
+    assert message.endswith('then set model.teacher_checkpoint to the file.')
+
+
+# Emulates a future mmengine whose local loader passes weights_only=False (mmengine #1670):
+# re-registered after mmengine registers its own, before anything imports rdimkd_mm.
+UNSAFE_MMENGINE = '''
+import torch
+from mmengine.runner import CheckpointLoader
+
+
+def load_from_local(filename, map_location=None):
+    return torch.load(filename, map_location=map_location, weights_only=False)
+
+
+CheckpointLoader.register_scheme(prefixes='', loader=load_from_local, force=True)
+'''
+
+# Runs before rdimkd_mm is imported: the attack works without it.
+CONTROL = '''
+from mmengine.runner import CheckpointLoader
+loader = CheckpointLoader._get_checkpoint_loader({path!r})
+assert loader.__module__ == {module!r}, loader.__module__
+CheckpointLoader.load_checkpoint({path!r})
+assert 'rdimkd_mm' not in __import__('sys').modules
+'''
+
+
+@pytest.fixture(scope='module')
+def random_teacher(tmp_path_factory) -> Path:
+    """The distillation config's teacher with random weights (loads, so the distiller builds)."""
+    path = tmp_path_factory.mktemp('teacher') / 'teacher.pth'
+    teacher, _ = build_model(Config.fromfile(str(REPO_ROOT / DET_DISTILL)).model.teacher)
+    torch.save(dict(state_dict=teacher.state_dict()), path)
+    return path
+
+
+@pytest.mark.parametrize('attack', ['TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1', 'mmengine loader '
+                                    'with weights_only=False'], ids=['env', 'mmengine'])
+def test_crafted_checkpoint_is_refused_on_every_path(attack, det_root, random_teacher,
+                                                     tmp_path):
+    """One process runs the tools on a crafted checkpoint per path. A control first shows the
+    attack works (the payload runs) while rdimkd_mm is not imported."""
+    if attack.startswith('TORCH'):  # mmengine 0.10.7's own loader: torch.load's default
+        env = dict(TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD='1')
+        loader_module = 'mmengine.runner.checkpoint'
+    else:
+        (tmp_path / 'site').mkdir()
+        (tmp_path / 'site' / 'sitecustomize.py').write_text(UNSAFE_MMENGINE)
+        env, loader_module = dict(PYTHONPATH=str(tmp_path / 'site')), 'sitecustomize'
+    control = CONTROL.format(path=str(crafted(tmp_path / 'control.pth')), module=loader_module)
+    data = det_data_options(det_root)
+    kd = [f'model.teacher_checkpoint={random_teacher}', *data]
+    one_iter = ['train_cfg.max_iters=1', 'train_cfg.val_interval=1']
+    paths = {
+        'teacher (zip)': ('tools/train.py', DET_DISTILL, '--work-dir', tmp_path / 'w1',
+                          '--cfg-options', f'model.teacher_checkpoint={{evil}}', *data),
+        'teacher (raw pickle)': ('tools/train.py', DET_DISTILL, '--work-dir', tmp_path / 'w2',
+                                 '--cfg-options', f'model.teacher_checkpoint={{evil}}', *data),
+        'train --resume': ('tools/train.py', DET_DISTILL, '--work-dir', tmp_path / 'w3',
+                           '--resume', '{evil}', '--cfg-options', *kd),
+        'test': ('tools/test.py', DET_DISTILL, '{evil}', '--work-dir', tmp_path / 'w4',
+                 '--cfg-options', *kd),
+        'export': ('tools/export_student.py', DET_DISTILL, '{evil}', tmp_path / 'w5',
+                   '--cfg-options', *kd),
+        'projections_file': ('tools/train.py', DET_DISTILL, '--work-dir', tmp_path / 'w6',
+                             '--cfg-options', 'model.projections_file={evil}', *kd),
+        # Read by mmengine's Runner itself (no distiller, so no early read by tools/train.py).
+        'load_from (Runner)': ('tools/train.py', DET_STUDENT, '--work-dir', tmp_path / 'w7',
+                               '--cfg-options', 'load_from={evil}', *one_iter, *data),
+    }
+    cases, files = [dict(name='control', code=control)], {}
+    for i, (name, (tool, *args)) in enumerate(paths.items()):
+        files[name] = crafted(tmp_path / f'evil{i}.pth', raw_pickle='raw' in name)
+        cases.append(dict(name=name, tool=tool,
+                          args=[str(a).replace('{evil}', str(files[name])) for a in args]))
+    outcomes = run_cases(cases, env=env)
+
+    assert outcomes['control']['error'] is None, outcomes['control']
+    assert ran(tmp_path / 'control.pth').exists(), 'the attack did not work without rdimkd_mm'
+    for name, path in files.items():
+        error = outcomes[name]['error'] or ''
+        assert error.startswith('CheckpointError: Refused to load'), (name, outcomes[name])
+        assert repr(str(path)) in error, (name, error)
+        assert not ran(path).exists(), f'{name}: the payload ran'

@@ -291,6 +291,40 @@ def test_distiller_checkpoint_as_teacher_is_refused(retina_distiller, tmp_path):
         build_distiller(model_cfg(RETINA_STUDENT), model_cfg(RETINA_STUDENT), str(path))
 
 
+def test_student_that_is_not_a_detector_is_refused(retina_checkpoint):
+    with pytest.raises(TypeError, match=r"The student is a ResNet, not a detector or segmentor: "
+                       r".*student=_base_.model of the student config"):
+        build_distiller(dict(type='mmdet.ResNet', depth=18), model_cfg(RETINA_TEACHER),
+                        retina_checkpoint)
+
+
+@pytest.mark.parametrize('loss, message', [
+    (dict(projection=dict(type='rdimkd_mm.RandomProjektion', k=8)),
+     "distill point 'fpn': loss.projection type 'rdimkd_mm.RandomProjektion' is not "
+     "registered; did you mean 'rdimkd_mm.RandomProjection'? Choose one of "
+     'rdimkd_mm.AutoencoderProjection, rdimkd_mm.IdentityProjection, rdimkd_mm.PCAProjection, '
+     'rdimkd_mm.RandomProjection.'),
+    (dict(projection=dict(type='rdimkd_mm.RandomProjection', k=8), loss_wieght=2.0),
+     "distill point 'fpn': loss (RdimKDLoss) has no option 'loss_wieght' (did you mean "
+     "'loss_weight'?). Its options are projection, connector, align, normalize, reduction, "
+     'loss_weight.'),
+    (dict(projection=dict(type='rdimkd_mm.PCAProjection', k=8, seed=1)),
+     "distill point 'fpn': loss.projection (PCAProjection) has no option 'seed'. Its options "
+     'are k, max_samples_per_batch.'),
+    (dict(projection=dict(type='rdimkd_mm.RandomProjection')),
+     "distill point 'fpn': loss.projection (RandomProjection) needs 'k'. Its options are k, "
+     'seed.'),
+], ids=['projection type', 'loss option', 'projection option', 'missing option'])
+def test_loss_config_errors_name_the_point_and_the_options(loss, message):
+    """Checked before anything is built: no model, no teacher checkpoint needed."""
+    point = dict(name='fpn', student='neck', teacher='neck',
+                 loss=dict(type='rdimkd_mm.RdimKDLoss', **loss))
+    with pytest.raises(ValueError) as error:
+        build_distiller(model_cfg(RETINA_STUDENT), model_cfg(RETINA_TEACHER), '/nonexistent.pth',
+                        distill=[point])
+    assert str(error.value) == message
+
+
 def test_level_count_mismatch(retina_checkpoint):
     point = dict(student='neck', teacher='neck[0]', loss=fpn_point()['loss'])
     with pytest.raises(ValueError, match=r'5 feature map\(s\) but the teacher 1'):

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import REPO_ROOT, det_data_options, run_tool, seg_data_options
+from conftest import REPO_ROOT, det_data_options, run_cases, run_tool, seg_data_options
+from rdimkd_mm.utils import CheckpointError
+from rdimkd_mm.utils.work_dir import latest_readable_checkpoint
 
 DET_TEACHER = 'configs/synthetic/retinanet_r50-w32_fpn128_synthetic-coco.py'
 DET_STUDENT = 'configs/synthetic/retinanet_r18-w16_fpn64_synthetic-coco.py'
@@ -238,3 +240,131 @@ def test_distiller_takes_the_teacher_work_dir(det_root, det_teacher, tmp_path):
                       *det_data_options(det_root))
     assert f'The teacher checkpoint: {det_teacher}' in output
     assert 'Teacher on the validation set:' in output  # TeacherEvalHook, see the seg test
+
+
+# ------------------------------------------------------------------ bad inputs, used work dirs
+@pytest.fixture(scope='module')
+def bad_inputs(det_root, det_teacher, tmp_path_factory) -> dict:
+    """One process runs tools/train.py on a used work dir and on bad inputs, in this order:
+    ``--overwrite`` over an earlier run, a fresh run there, ``--resume`` after its newest
+    checkpoint was truncated, ``--resume`` of bad files, an empty training set, and a
+    distiller's ``load_from`` or ``--resume`` of another model. Returns the outcomes and the
+    paths."""
+    root = tmp_path_factory.mktemp('bad_inputs')
+    work = root / 'work'
+    work.mkdir()
+    (work / 'iter_9.pth').write_bytes(b'an earlier run')
+    (work / 'last_checkpoint').write_text(str(work / 'iter_9.pth'))
+    (work / 'notes.txt').write_text('not a checkpoint: kept')
+    (root / 'text.pth').write_text('iteration 2 was good\n')
+    (root / 'empty.json').write_text('{"images": [], "annotations": [], "categories": []}')
+    data = det_data_options(det_root)
+    no_val = [*iters(2, 1), 'val_cfg=None', 'val_dataloader=None', 'val_evaluator=None']
+    train = ['tools/train.py', DET_STUDENT, '--work-dir', work]
+    truncate = (f'import shutil; shutil.copy({str(work / "iter_2.pth")!r}, '
+                f'{str(root / "trunc.pth")!r})\n'
+                f'for p in ({str(work / "iter_2.pth")!r}, {str(root / "trunc.pth")!r}):\n'
+                '    open(p, "r+b").truncate(2000)')
+    cases = [
+        dict(name='overwrite', tool=train[0], args=[*train[1:], '--overwrite', '--cfg-options',
+                                                     *data, *no_val]),
+        dict(name='fresh run in a used work dir', tool=train[0],
+             args=[*train[1:], '--cfg-options', *data, *no_val]),
+        dict(name='truncate iter_2.pth', code=truncate),
+        dict(name='resume falls back', tool=train[0],
+             args=[*train[1:], '--resume', '--cfg-options', *data, *no_val]),
+        dict(name='resume a text file', tool=train[0],
+             args=[*train[1:], '--resume', root / 'text.pth', '--cfg-options', *data]),
+        dict(name='resume a truncated file', tool=train[0],
+             args=[*train[1:], '--resume', root / 'trunc.pth', '--cfg-options', *data]),
+        dict(name='empty training set', tool=train[0],
+             args=[DET_STUDENT, '--work-dir', root / 'empty', '--cfg-options', *data,
+                   f'train_dataloader.dataset.ann_file={root / "empty.json"}']),
+        dict(name='load_from of another model', tool=train[0],
+             args=[DET_DISTILL, '--work-dir', root / 'kd', '--cfg-options',
+                   f'model.teacher_checkpoint={det_teacher}', f'load_from={det_teacher}',
+                   *data]),
+        dict(name='resume of another model', tool=train[0],
+             args=[DET_DISTILL, '--work-dir', root / 'kd', '--resume', det_teacher,
+                   '--cfg-options', f'model.teacher_checkpoint={det_teacher}', *data]),
+    ]
+    return dict(outcomes=run_cases(cases), work=work, root=root)
+
+
+def test_overwrite_deletes_only_the_earlier_runs_checkpoints(bad_inputs):
+    assert bad_inputs['outcomes']['overwrite']['error'] is None, bad_inputs['outcomes']
+    work = bad_inputs['work']
+    assert 'deleted the earlier run\'s iter_9.pth, last_checkpoint' in \
+        bad_inputs['outcomes']['overwrite']['output']
+    assert not (work / 'iter_9.pth').exists() and (work / 'notes.txt').is_file()
+
+
+def test_fresh_run_refuses_a_work_dir_with_checkpoints(bad_inputs):
+    work = bad_inputs['work']
+    assert bad_inputs['outcomes']['fresh run in a used work dir']['error'] == (
+        f'FileExistsError: The work dir {work} holds the checkpoints of an earlier run '
+        '(iter_1.pth, iter_2.pth, last_checkpoint), which this fresh run would overwrite. '
+        'Continue that run with --resume, train into another --work-dir, or pass --overwrite '
+        'to delete them and start afresh.')
+
+
+def test_resume_falls_back_to_the_newest_readable_checkpoint(bad_inputs):
+    """last_checkpoint names a truncated iter_2.pth: --resume warns and takes iter_1.pth."""
+    outcome, work = bad_inputs['outcomes']['resume falls back'], bad_inputs['work']
+    assert outcome['error'] is None, outcome
+    assert f"--resume: skipped {work / 'iter_2.pth'} (the file is truncated or corrupted" in \
+        outcome['output']
+    assert f'Resuming from {work / "iter_1.pth"}, the newest readable checkpoint' in \
+        outcome['output']
+    assert 'resumed epoch: 0, iter: 1' in outcome['output']
+    assert torch.load(work / 'iter_2.pth')['meta']['iter'] == 2  # written again
+
+
+def test_resume_of_a_text_file_names_it(bad_inputs):
+    path = bad_inputs['root'] / 'text.pth'
+    assert bad_inputs['outcomes']['resume a text file']['error'] == (
+        f"CheckpointError: Cannot read the resume checkpoint '{path}': it is a text file "
+        "(starting 'iteration 2 was good'), not a checkpoint. Resume from another checkpoint of "
+        'the run, or give --resume without a path: it takes the newest readable checkpoint in '
+        'the work dir.')
+
+
+def test_resume_of_a_truncated_file_names_it(bad_inputs):
+    path = bad_inputs['root'] / 'trunc.pth'
+    assert bad_inputs['outcomes']['resume a truncated file']['error'].startswith(
+        f"CheckpointError: Cannot read the resume checkpoint '{path}': the file is truncated or "
+        'corrupted, or was not written by torch.save (')
+
+
+def test_empty_training_set_is_named(bad_inputs):
+    error = bad_inputs['outcomes']['empty training set']['error']
+    assert error.startswith('ValueError: The training set is empty: train_dataloader.dataset '
+                            "(CocoDataset, {'data_root': "), error
+    assert str(bad_inputs['root'] / 'empty.json') in error and 'filter_empty_gt' in error
+
+
+def test_distiller_refuses_load_from_of_another_model(bad_inputs, det_teacher):
+    """mmengine would load it non-strictly and train a random student."""
+    error = bad_inputs['outcomes']['load_from of another model']['error']
+    assert error.startswith(
+        f"RuntimeError: The load_from checkpoint '{det_teacher}' does not match the model built "
+        "from the config: missing keys ['student.backbone.conv1.weight'"), error
+    assert "unexpected keys ['backbone.conv1.weight'" in error
+    assert "model.student.init_cfg=dict(type='Pretrained', checkpoint=PATH)" in error
+
+
+def test_distiller_refuses_resume_of_another_model(bad_inputs, det_teacher):
+    error = bad_inputs['outcomes']['resume of another model']['error']
+    assert error.startswith(
+        f"RuntimeError: The resume checkpoint '{det_teacher}' does not match the model built "
+        "from the config: missing keys ['student.backbone.conv1.weight'"), error
+    assert error.endswith('--resume takes a checkpoint of a run of the same config.')
+
+
+def test_resume_with_no_readable_checkpoint_lists_them(tmp_path):
+    (tmp_path / 'iter_1.pth').write_bytes(b'')
+    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'iter_3.pth'))  # gone
+    with pytest.raises(CheckpointError, match=r'no checkpoint in .* can be read: .*iter_3\.pth '
+                       r'\(it does not exist\); .*iter_1\.pth \(the file is empty\)\. .*'
+                       r'--overwrite'):
+        latest_readable_checkpoint(str(tmp_path))

@@ -86,8 +86,9 @@ def latest_checkpoint(work_dir: Path) -> Path:
 
 def train(config: str, work_dir: Path, options: List[str]) -> float:
     start = time.time()
-    # No validation during training: the three models are evaluated below, the same way.
-    run(['tools/train.py', config, '--work-dir', str(work_dir), '--cfg-options',
+    # No validation during training: the three models are evaluated below, the same way. The
+    # demo owns its work dirs: a rerun replaces the models of the previous one.
+    run(['tools/train.py', config, '--work-dir', str(work_dir), '--overwrite', '--cfg-options',
          'train_cfg.val_interval=1000000', *options])
     return time.time() - start
 

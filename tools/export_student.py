@@ -15,7 +15,8 @@ import torch
 from mmengine.config import Config, DictAction
 
 import rdimkd_mm  # noqa: F401
-from rdimkd_mm.utils import build_model, read_checkpoint, student_config, student_weights
+from rdimkd_mm.utils import (build_model, read_checkpoint, state_dict_of, student_config,
+                             student_weights)
 
 
 def parse_args() -> argparse.Namespace:
@@ -36,7 +37,7 @@ def main() -> None:
     plain = student_config(cfg)
 
     checkpoint = read_checkpoint(args.checkpoint, what='distiller')
-    state = student_weights(checkpoint.get('state_dict', {}))
+    state = student_weights(state_dict_of(checkpoint, args.checkpoint, what='distiller'))
     if not state:
         raise RuntimeError(f'{args.checkpoint!r} holds no student.* weights: is it a '
                            'checkpoint of this distillation config?')

@@ -1,23 +1,33 @@
 """Train a model (a plain mmdet/mmseg model or a rdimkd_mm distiller) from a config.
 
-Same flags as mmdet's ``tools/train.py``::
+Same flags as mmdet's ``tools/train.py``, plus ``--overwrite``::
 
-    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp] [--auto-scale-lr]
-        [--cfg-options k=v ...] [--launcher {none,pytorch,slurm,mpi}] [--no-teacher-eval]
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT] | --overwrite] [--amp]
+        [--auto-scale-lr] [--cfg-options k=v ...] [--launcher {none,pytorch,slurm,mpi}]
+        [--no-teacher-eval]
 
-For a distillation config, the teacher is first evaluated on the validation set
-(``rdimkd_mm.TeacherEvalHook``, logged as ``teacher/<metric>``) unless ``--no-teacher-eval``.
+Before the Runner is built, the checkpoint the run starts from is read safely: the ``--resume``
+file, or without a path the newest readable checkpoint of the work dir, and a distiller's
+``load_from``. A fresh run refuses a work dir that holds an earlier run's checkpoints unless
+``--overwrite`` is given. A distiller's ``load_from`` or resumed checkpoint must match it exactly
+(mmengine would load it non-strictly). For a distillation config, the teacher is first
+evaluated on the validation set (``rdimkd_mm.TeacherEvalHook``, logged as
+``teacher/<metric>``) unless ``--no-teacher-eval``.
 """
 import argparse
 import os
 import os.path as osp
+from typing import Any, Optional, Tuple
 
 from mmengine.config import Config, DictAction
+from mmengine.model import is_model_wrapper
 from mmengine.registry import RUNNERS
-from mmengine.runner import Runner, find_latest_checkpoint
+from mmengine.runner import Runner
 
-import rdimkd_mm  # noqa: F401  (registers modules, allow-lists checkpoint globals)
-from rdimkd_mm.utils import is_distill_config
+import rdimkd_mm  # noqa: F401  (registers modules, makes checkpoint loading safe)
+from rdimkd_mm.utils import (check_state_dict, is_distill_config, read_checkpoint,
+                             state_dict_of)
+from rdimkd_mm.utils.work_dir import check_fresh_work_dir, latest_readable_checkpoint
 
 
 def parse_args() -> argparse.Namespace:
@@ -27,10 +37,15 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--amp', action='store_true', help='enable automatic mixed precision')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the learning rate with the actual batch size')
-    parser.add_argument(
+    start = parser.add_mutually_exclusive_group()
+    start.add_argument(
         '--resume', nargs='?', type=str, const='auto',
         help='resume from the given checkpoint; without a value, from the latest checkpoint '
-        'in the work dir')
+        'in the work dir (the newest readable one if that cannot be read)')
+    start.add_argument(
+        '--overwrite', action='store_true',
+        help='start a fresh run in a work dir that holds checkpoints of an earlier run, '
+        'deleting them (iter_*.pth, epoch_*.pth, best_*.pth, last_checkpoint)')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override config settings, e.g. train_cfg.max_iters=100 '
@@ -76,22 +91,77 @@ def main() -> None:
                                'base_batch_size=...)` in the config.')
         cfg.auto_scale_lr.enable = True
 
-    if args.resume == 'auto':
-        latest = find_latest_checkpoint(cfg.work_dir)
-        if latest is not None:
-            cfg.resume, cfg.load_from = True, latest
-        else:
+    start = resolve_start(cfg, args)
+    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    if start is not None:
+        path, what, state = start
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        check_state_dict(model, state, path, what)
+        del start, state  # the Runner loads the weights itself
+    build_train_loop(runner, cfg)
+    runner.train()
+
+
+def resolve_start(cfg: Config,
+                  args: argparse.Namespace) -> Optional[Tuple[str, str, dict]]:
+    """Decide what the run starts from and read that checkpoint now, for clear errors.
+
+    Sets ``cfg.resume`` and ``cfg.load_from``. A resumed run continues the ``--resume`` file or
+    :func:`latest_readable_checkpoint`; a fresh run goes through :func:`check_fresh_work_dir`.
+
+    Returns:
+        tuple | None: ``(path, role, state_dict)`` of a distiller's starting checkpoint (the
+        resumed one or ``load_from``), for :func:`check_state_dict` once the model is built;
+        None for a plain model or a run from the initial weights.
+    """
+    if args.overwrite:  # a fresh run, even if the config says resume=True
+        cfg.resume = False
+    resume = args.resume
+    if resume is None and cfg.get('resume'):
+        resume = cfg.get('load_from') or 'auto'
+    checkpoint: Any = None
+    if resume == 'auto':
+        found = latest_readable_checkpoint(cfg.work_dir)
+        if found is None:
             print(f'--resume: no checkpoint in {cfg.work_dir} yet, so this run starts '
                   + (f'from load_from={cfg.load_from}.' if cfg.get('load_from') else
                      'from the initial weights.'))
-    elif args.resume is not None:
-        if not osp.isfile(args.resume):
-            raise FileNotFoundError(f'--resume: checkpoint {args.resume!r} not found.')
-        cfg.resume = True
-        cfg.load_from = args.resume
+            cfg.resume = False
+        else:
+            cfg.resume = True
+            cfg.load_from, checkpoint = found
+    elif resume is not None:
+        cfg.resume, cfg.load_from = True, resume
+        checkpoint = read_checkpoint(resume, what='resume')
+    if not cfg.get('resume'):
+        check_fresh_work_dir(cfg.work_dir, args.overwrite)
+    if not is_distill_config(cfg) or not cfg.get('load_from'):
+        return None
+    what = 'resume' if cfg.get('resume') else 'load_from'
+    if checkpoint is None:
+        checkpoint = read_checkpoint(cfg.load_from, what=what)
+    return cfg.load_from, what, state_dict_of(checkpoint, cfg.load_from, what)
 
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    runner.train()
+
+def build_train_loop(runner: Runner, cfg: Config) -> None:
+    """Build the training loop and its dataloader now (``runner.train()`` reuses them), with a
+    clear error for an empty training set."""
+    try:
+        loop = runner.train_loop
+    except ValueError as error:  # mmengine's BaseDataset serialises an empty list with numpy
+        if 'need at least one array to concatenate' not in str(error):
+            raise
+        empty = True
+    else:
+        empty = loop is not None and len(loop.dataloader.dataset) == 0
+    if empty:
+        dataset = cfg.train_dataloader.dataset
+        where = {k: dataset[k] for k in ('data_root', 'ann_file', 'data_prefix') if k in dataset}
+        raise ValueError(
+            f'The training set is empty: train_dataloader.dataset ({dataset.get("type")}, '
+            f'{where}) yields no samples. Check data_root, ann_file and data_prefix (they must '
+            'name existing, non-empty annotations and images); mmdet also drops images '
+            'without boxes when filter_cfg.filter_empty_gt=True.')
 
 
 if __name__ == '__main__':

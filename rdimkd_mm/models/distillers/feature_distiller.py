@@ -15,6 +15,7 @@ from rdimkd_mm.utils.model_config import ModelSpec, build_model, load_model_conf
 from .feature_probe import dummy_batch, features_of
 from .feature_taps import FeatureTaps
 from .input_adapter import TeacherInputAdapter
+from .loss_config import check_loss_config
 from .point_check import PointCheck
 
 ForwardResults = Union[Dict[str, Tensor], list, Tensor, Tuple[Tensor, ...]]
@@ -85,11 +86,14 @@ class FeatureDistiller(BaseModel):
             raise ValueError('`distill` is empty: name at least one feature to distil.')
         student_cfg, self.scope = load_model_config(student)
         _check_top_level_preprocessor(data_preprocessor, student_cfg.get('data_preprocessor'))
+        points = self._parse_points(distill)  # checks the loss configs before any build
         student_model, _ = build_model(dict(student_cfg, _scope_=self.scope))
+        _check_whole_model(student_model, 'student')
         super().__init__(data_preprocessor=student_model.data_preprocessor, init_cfg=init_cfg)
         self.student = student_model
 
         teacher_model, teacher_scope = build_model(teacher)
+        _check_whole_model(teacher_model, 'teacher')
         if teacher_scope != self.scope:
             raise ValueError(f'The student is a {self.scope} model but the teacher a '
                              f'{teacher_scope} model; distil within one library.')
@@ -106,7 +110,7 @@ class FeatureDistiller(BaseModel):
         self.teacher_input = TeacherInputAdapter(self.student.data_preprocessor,
                                                  teacher_model.data_preprocessor)
 
-        self.points = self._parse_points(distill)
+        self.points = points
         self.student_taps = FeatureTaps(self.student, [p['student'] for p in self.points],
                                         'student')
         self.teacher_taps = FeatureTaps(self.teacher, [p['teacher'] for p in self.points],
@@ -143,6 +147,7 @@ class FeatureDistiller(BaseModel):
                 raise ValueError(f'Two distillation points are named {name!r}; give them '
                                  'distinct `name`s.')
             names.add(name)
+            check_loss_config(point['loss'], name)
             points.append(dict(point, name=name))
         return points
 
@@ -335,6 +340,17 @@ def _detached_sum(loss) -> Tensor:
     """A logged loss (a tensor or a list of per-level tensors) as one detached scalar."""
     loss = sum(loss) if isinstance(loss, (list, tuple)) else loss
     return loss.detach() if isinstance(loss, Tensor) else torch.tensor(float(loss))
+
+
+def _check_whole_model(model: nn.Module, role: str) -> None:
+    """The student and the teacher must be whole detectors/segmentors, not a backbone alone."""
+    if not isinstance(model, BaseModel):
+        raise TypeError(
+            f'The {role} is a {type(model).__name__}, not a detector or segmentor: the '
+            'distiller needs a whole model (an mmengine BaseModel with a data_preprocessor, '
+            f'loss and predict), e.g. {role}=_base_.model of the {role} config, or a config '
+            "file. To distil only a backbone, give its whole model and name 'backbone' as the "
+            "points' feature address.")
 
 
 def _check_top_level_preprocessor(given: Optional[dict], student: Optional[dict]) -> None:

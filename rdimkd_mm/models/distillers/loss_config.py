@@ -1,0 +1,67 @@
+"""Check a distillation point's loss config (types and options) before anything is built."""
+import difflib
+import inspect
+from typing import List, Sequence
+
+from rdimkd_mm.registry import MODELS
+from ..losses import RdimKDLoss
+from ..projections import BaseProjection
+
+#: Options the distiller (loss) or the loss (projection) fills in from the probed features.
+_LOSS_FILLED = ('student_channels', 'teacher_channels', 'num_levels')
+_PROJECTION_FILLED = ('in_channels', )
+
+
+def check_loss_config(loss: dict, point: str) -> None:
+    """Check the ``loss`` of the distillation point ``point`` and its ``projection``.
+
+    Raises:
+        ValueError: for an unknown type, an unknown option (with close matches) or a missing
+            required option, naming the point and listing the accepted types or options.
+    """
+    where = f'distill point {point!r}: loss'
+    loss_class = _check_component(loss, where, RdimKDLoss, _LOSS_FILLED)
+    projection = loss.get('projection')
+    if 'projection' in inspect.signature(loss_class).parameters and isinstance(projection, dict):
+        _check_component(projection, f'{where}.projection', BaseProjection, _PROJECTION_FILLED)
+
+
+def _check_component(cfg: dict, where: str, base: type, filled: Sequence[str]) -> type:
+    """The class ``cfg['type']`` names (resolved as ``MODELS.build`` resolves it), after
+    checking ``cfg``'s options against the signature of its ``__init__``."""
+    kind = cfg.get('type')
+    if isinstance(kind, type):
+        cls = kind
+    else:
+        with MODELS.switch_scope_and_registry(cfg.get('_scope_', 'rdimkd_mm')) as registry:
+            cls = registry.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        choices = _registered(base)
+        close = difflib.get_close_matches(str(kind), choices, n=1, cutoff=0.6)
+        raise ValueError(f'{where} type {kind!r} is not registered'
+                         f'{f"; did you mean {close[0]!r}?" if close else "."} '
+                         f'Choose one of {", ".join(choices)}.')
+    parameters = inspect.signature(cls).parameters
+    if any(p.kind == p.VAR_KEYWORD for p in parameters.values()):
+        return cls
+    options = [name for name in parameters if name not in filled]
+    unknown = sorted(set(cfg) - {'type', '_scope_'} - set(parameters))
+    if unknown:
+        hints = [f'{name!r}' + ''.join(f' (did you mean {m!r}?)' for m in
+                                       difflib.get_close_matches(name, options, n=1))
+                 for name in unknown]
+        raise ValueError(f'{where} ({cls.__name__}) has no option {", ".join(hints)}. Its '
+                         f'options are {", ".join(options)}.')
+    missing = [name for name, p in parameters.items()
+               if p.default is p.empty and p.kind != p.VAR_POSITIONAL and name not in cfg
+               and name not in filled]
+    if missing:
+        raise ValueError(f'{where} ({cls.__name__}) needs {", ".join(map(repr, missing))}. Its '
+                         f'options are {", ".join(options)}.')
+    return cls
+
+
+def _registered(base: type) -> List[str]:
+    """rdimkd_mm's registered subclasses of ``base``, as configs name them."""
+    return sorted(f'rdimkd_mm.{name}' for name, cls in MODELS.module_dict.items()
+                  if isinstance(cls, type) and issubclass(cls, base))
