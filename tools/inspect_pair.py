@@ -29,8 +29,9 @@ from mmengine.registry import DefaultScope
 from torch import nn
 
 import rdimkd_mm  # noqa: F401
-from rdimkd_mm.models.distillers.feature_probe import (Feature, dummy_batch, format_stride,
-                                                       probe_modules)
+from rdimkd_mm.models.distillers.feature_probe import (Feature, dummy_batch,
+                                                       equal_stride_slices, format_stride,
+                                                       probe_modules, same_stride, single_call)
 from rdimkd_mm.utils import build_model, resolve_config_path
 
 Levels = List[Feature]
@@ -72,8 +73,7 @@ class Side:
 
     def levels(self, module: str) -> Levels:
         """The outputs of ``module`` when it ran once; empty otherwise."""
-        calls = self.records.get(module, [])
-        return calls[0] if len(calls) == 1 else []
+        return single_call(self.records, module)
 
 
 @torch.no_grad()
@@ -107,32 +107,6 @@ def head_feature_module(model: nn.Module, scope: str, size: Tuple[int, int]) -> 
     return min(found, key=lambda n: n.count('.')) if found else None
 
 
-def equal_stride_slices(teacher: Levels, student: Levels) -> Optional[Tuple[str, str]]:
-    """``('[a:b]', '[c:d]')`` selecting the levels whose strides both sides have."""
-    common = [t.stride for t in teacher if any(_same(t.stride, s.stride) for s in student)]
-    if not common:
-        return None
-    t_index = [i for i, f in enumerate(teacher) if any(_same(f.stride, c) for c in common)]
-    s_index = [i for i, f in enumerate(student) if any(_same(f.stride, c) for c in common)]
-    if len(t_index) != len(s_index) or not (_contiguous(t_index) and _contiguous(s_index)):
-        return None
-
-    def text(index: List[int], levels: Levels) -> str:
-        if len(index) == len(levels):
-            return ''
-        return f'[{index[0]}]' if len(index) == 1 else f'[{index[0]}:{index[-1] + 1}]'
-
-    return text(t_index, teacher), text(s_index, student)
-
-
-def _same(a: Optional[float], b: Optional[float]) -> bool:
-    return a is not None and b is not None and abs(a - b) < 1e-6 * a
-
-
-def _contiguous(index: List[int]) -> bool:
-    return index == list(range(index[0], index[-1] + 1))
-
-
 def propose_points(teacher: Side, student: Side) -> List[dict]:
     """Distillation points of equal stride: neck levels, or head feature and last stage."""
     points = []
@@ -149,7 +123,7 @@ def propose_points(teacher: Side, student: Side) -> List[dict]:
         t_head, s_head = teacher.head_feature, student.head_feature
         if t_head and s_head:
             point = dict(name='head', teacher=t_head, student=s_head)
-            if not _same(teacher.levels(t_head)[0].stride, student.levels(s_head)[0].stride):
+            if not same_stride(teacher.levels(t_head)[0].stride, student.levels(s_head)[0].stride):
                 point['align'] = 'interpolate'  # the heads' last features differ in stride
             points.append(point)
         return points  # the head feature only: the measured default (README, Loss scale)
@@ -159,7 +133,7 @@ def propose_points(teacher: Side, student: Side) -> List[dict]:
     if t_backbone and s_backbone:
         t_last = len(teacher.levels('backbone')) - 1
         match = [i for i, f in enumerate(s_backbone) if f.is_map
-                 and _same(f.stride, teacher.levels('backbone')[t_last].stride)]
+                 and same_stride(f.stride, teacher.levels('backbone')[t_last].stride)]
         if match:
             points.append(dict(name='backbone', teacher=f'backbone[{t_last}]',
                                student=f'backbone[{match[-1]}]'))

@@ -99,3 +99,38 @@ def probe_modules(model: nn.Module, scope: str, size: Tuple[int, int],
         for handle in handles:
             handle.remove()
     return records
+
+
+def single_call(records: Dict[str, List[List[Feature]]], module: str) -> List[Feature]:
+    """The outputs of ``module`` if it ran once in the probe (slices index one call's tuple)."""
+    calls = records.get(module, [])
+    return calls[0] if len(calls) == 1 else []
+
+
+def same_stride(a: Optional[float], b: Optional[float]) -> bool:
+    return a is not None and b is not None and abs(a - b) < 1e-6 * a
+
+
+def equal_stride_slices(teacher: List[Feature],
+                        student: List[Feature]) -> Optional[Tuple[str, str]]:
+    """``('[a:b]', '[c:d]')`` selecting, on each side, the levels whose strides both sides have
+    (``''`` for all levels, ``'[i]'`` for one); None when they are not contiguous."""
+    common = [t.stride for t in teacher
+              if any(same_stride(t.stride, s.stride) for s in student)]
+    if not common:
+        return None
+    t_index = [i for i, f in enumerate(teacher) if any(same_stride(f.stride, c) for c in common)]
+    s_index = [i for i, f in enumerate(student) if any(same_stride(f.stride, c) for c in common)]
+    if len(t_index) != len(s_index) or not (_contiguous(t_index) and _contiguous(s_index)):
+        return None
+
+    def text(index: List[int], levels: List[Feature]) -> str:
+        if len(index) == len(levels):
+            return ''
+        return f'[{index[0]}]' if len(index) == 1 else f'[{index[0]}:{index[-1] + 1}]'
+
+    return text(t_index, teacher), text(s_index, student)
+
+
+def _contiguous(index: List[int]) -> bool:
+    return index == list(range(index[0], index[-1] + 1))

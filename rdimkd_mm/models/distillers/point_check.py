@@ -3,11 +3,12 @@
 Each failed check raises an error that names the point and says what to change; a stride
 mismatch proposes addresses of equal stride, found by probing the models' modules.
 """
-from typing import List, Sequence, Tuple
+from typing import Sequence, Tuple
 
 from torch import nn
 
-from .feature_probe import Feature, format_stride, probe_modules
+from .feature_probe import (Feature, equal_stride_slices, format_stride, probe_modules,
+                            same_stride, single_call)
 from .feature_taps import parse_address
 
 
@@ -56,7 +57,7 @@ class PointCheck:
         if self.point['loss'].get('align') == 'interpolate':
             return
         strides = [(s.stride, t.stride) for s, t in zip(self.student, self.teacher)]
-        if all(abs(s - t) < 1e-6 * t for s, t in strides):
+        if all(same_stride(s, t) for s, t in strides):
             return
         shown = ', '.join(f'{format_stride(s)} vs {format_stride(t)}' for s, t in strides)
         raise ValueError(
@@ -69,44 +70,24 @@ class PointCheck:
                   size: Tuple[int, int]) -> str:
         s_module, _ = parse_address(self.point['student'])
         t_module, _ = parse_address(self.point['teacher'])
-        s_all = _single_call(probe_modules(student_model, scope, size, [s_module]), s_module)
-        t_all = _single_call(probe_modules(teacher_model, scope, size, [t_module]), t_module)
-        common = [s for s in _unique(f.stride for f in s_all if f.is_map)
-                  if any(t.is_map and abs(s - t.stride) < 1e-6 * s for t in t_all)]
-        if len(self.student) > 1 and common:
-            s_slice, t_slice = _slice(s_all, common), _slice(t_all, common)
-            if s_slice and t_slice:
-                return (f"Levels of equal stride: student='{s_module}{s_slice}', "
-                        f"teacher='{t_module}{t_slice}'.")
-        wanted = [t.stride for t in self.teacher]
+        student_records = probe_modules(student_model, scope, size)
+        if len(self.student) > 1:
+            slices = equal_stride_slices(
+                single_call(probe_modules(teacher_model, scope, size, [t_module]), t_module),
+                single_call(student_records, s_module))
+            if slices:
+                return (f"Levels of equal stride: student='{s_module}{slices[1]}', "
+                        f"teacher='{t_module}{slices[0]}'.")
+        wanted = self.teacher[0].stride
         candidates = [
             f'{name}{"" if len(calls[0]) == 1 else f"[{i}]"}'
-            for name, calls in probe_modules(student_model, scope, size).items()
+            for name, calls in student_records.items()
             if name.count('.') < 3 and len(calls) == 1
-            for i, feat in enumerate(calls[0])
-            if feat.is_map and abs(feat.stride - wanted[0]) < 1e-6 * feat.stride
+            for i, feat in enumerate(calls[0]) if feat.is_map and same_stride(feat.stride, wanted)
         ]
         if candidates:
             candidates = sorted(candidates, key=lambda name: name.count('.'))[:8]
-            return (f'Student modules at the teacher\'s stride {format_stride(wanted[0])}: '
+            return (f'Student modules at the teacher\'s stride {format_stride(wanted)}: '
                     f'{candidates}.')
         return 'See tools/inspect_pair.py for the features of both models and their strides.'
 
-
-def _single_call(records: dict, module: str) -> List[Feature]:
-    """The outputs of ``module`` if it ran once (slices index one call's tuple)."""
-    calls = records.get(module, [])
-    return calls[0] if len(calls) == 1 else []
-
-
-def _unique(values) -> list:
-    return list(dict.fromkeys(values))
-
-
-def _slice(features: List[Feature], strides: List[float]) -> str:
-    """``'[a:b]'`` selecting exactly the features of ``strides`` if they are contiguous."""
-    index = [i for i, f in enumerate(features)
-             if f.is_map and any(abs(f.stride - s) < 1e-6 * s for s in strides)]
-    if not index or index != list(range(index[0], index[-1] + 1)):
-        return ''
-    return f'[{index[0]}:{index[-1] + 1}]'
