@@ -1,6 +1,10 @@
 """Two CPU ranks (gloo): fitted projections are identical on every rank and equal to the fit
 on the union of their data; DDP-wrapped distillation keeps the ranks' students identical."""
 import os
+import pickle
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import torch
@@ -11,10 +15,12 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 
 import rdimkd_mm  # noqa: F401
+from conftest import REPO_ROOT, det_data_options
 from test_distiller import (RETINA_STUDENT, RETINA_TEACHER, build_distiller, fpn_point, model_cfg,
                             raw_batch, save_teacher)
 
 WORLD_SIZE = 2
+DET_DISTILL = 'rdimkd-r_retinanet_r50-w32_r18-w16_synthetic-coco.py'
 PCA = [fpn_point(k=8, projection='rdimkd_mm.PCAProjection')]
 
 
@@ -68,3 +74,71 @@ def test_two_ranks_agree(tmp_path: Path):
     ours, theirs = (w['fpn.projections.0.weight'][:, :3]
                     for w in (ranks[0]['projections'], reference))
     torch.testing.assert_close(ours @ ours.t(), theirs @ theirs.t(), atol=1e-4, rtol=0)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def test_dist_train_sh_runs_two_cpu_ranks(det_root, tmp_path: Path):
+    """`bash tools/dist_train.sh CONFIG 2` on a machine without GPUs: 2 gloo ranks fit the same
+    PCA projections, end with the same student, and only rank 0 writes checkpoints and logs."""
+    init_default_scope('mmdet')
+    teacher = save_teacher(model_cfg(RETINA_TEACHER), tmp_path / 'teacher.pth')
+    config = tmp_path / 'dist.py'
+    config.write_text(
+        f"_base_ = '{REPO_ROOT / 'configs/rdimkd/' / DET_DISTILL}'\n"
+        "custom_imports = dict(imports=['rank_state_hook'], allow_failed_imports=False)\n"
+        "custom_hooks = [dict(type='rdimkd_mm.FitProjectionsHook', num_batches=2),\n"
+        "                dict(type='RankStateHook')]\n")
+    work_dir = tmp_path / 'work'
+    (work_dir / 'rank_state').mkdir(parents=True)
+    env = dict(os.environ, PYTHON=sys.executable, PORT=str(free_port()),
+               PYTHONPATH=str(REPO_ROOT / 'tests'), PYTHONWARNINGS='ignore')
+    result = subprocess.run(
+        ['bash', 'tools/dist_train.sh', str(config), '2', '--work-dir', str(work_dir),
+         '--no-teacher-eval', '--cfg-options', f'model.teacher_checkpoint={teacher}',
+         'model.distill.0.loss.projection.type=rdimkd_mm.PCAProjection',
+         'train_cfg.max_iters=3', 'train_cfg.val_interval=3',
+         'default_hooks.checkpoint.interval=3', 'default_hooks.logger.interval=1',
+         *det_data_options(det_root)],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-6000:]
+    assert "'backend': 'gloo'" in output or 'backend: gloo' in output, output[-3000:]
+
+    ranks = [torch.load(work_dir / 'rank_state' / f'{r}.pth') for r in range(WORLD_SIZE)]
+    assert all(r['wrapped'] == 'MMDistributedDataParallel' for r in ranks)
+    assert ranks[0]['projections'] and bool(ranks[0]['projections']['fpn.projections.0.fitted'])
+    for key, value in ranks[0]['projections'].items():
+        assert torch.equal(value, ranks[1]['projections'][key]), key
+    for key, value in ranks[0]['student'].items():
+        if value.is_floating_point() and 'running_' not in key:  # BN statistics are per rank
+            assert torch.equal(value, ranks[1]['student'][key]), key
+    # Only rank 0 writes: one checkpoint set, one run directory with one text log.
+    assert sorted(p.name for p in work_dir.glob('*.pth')) == ['iter_3.pth']
+    logs = list(work_dir.glob('*/*.log'))
+    assert len(logs) == 1 and len(list(work_dir.glob('*/vis_data/scalars.json'))) == 1, logs
+
+    # tools/dist_test.sh: the 2 CPU ranks' predictions, gathered, are those of one process.
+    def predictions(launch: list, out: str) -> list:
+        result = subprocess.run(
+            [*launch, '--work-dir', str(tmp_path / out), '--out', str(tmp_path / f'{out}.pkl'),
+             '--cfg-options', 'model.student.test_cfg.score_thr=0.0',
+             *det_data_options(det_root)],
+            cwd=REPO_ROOT, env=dict(env, OMP_NUM_THREADS='1'),  # as torchrun sets per rank
+            capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, (result.stdout + result.stderr)[-6000:]
+        with open(tmp_path / f'{out}.pkl', 'rb') as f:
+            return pickle.load(f)
+
+    checkpoint = str(work_dir / 'iter_3.pth')
+    two = predictions(['bash', 'tools/dist_test.sh', str(config), checkpoint, '2'], 'two')
+    one = predictions([sys.executable, 'tools/test.py', str(config), checkpoint], 'one')
+    assert [p['img_id'] for p in two] == [p['img_id'] for p in one] and len(one) == 8
+    for a, b in zip(two, one):
+        assert len(b['pred_instances']['scores']) > 0
+        for key in ('bboxes', 'scores', 'labels'):
+            torch.testing.assert_close(a['pred_instances'][key], b['pred_instances'][key])

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Distributed testing with torchrun (mmengine's launcher 'pytorch').
+# Distributed testing with torchrun (mmengine's launcher 'pytorch'): one process per GPU (NCCL),
+# or on a machine without GPUs NUM_GPUS CPU processes (gloo).
 #   bash tools/dist_test.sh CONFIG CHECKPOINT NUM_GPUS [test.py options]
+# PYTHON selects the interpreter (default: python on PATH, e.g. PYTHON=.venv/bin/python).
 set -euo pipefail
 CONFIG=$1
 CHECKPOINT=$2
@@ -11,6 +13,6 @@ PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
 
 PYTHONPATH="$(dirname "$0")/..${PYTHONPATH:+:$PYTHONPATH}" \
-torchrun --nnodes="$NNODES" --node_rank="$NODE_RANK" --master_addr="$MASTER_ADDR" \
-    --nproc_per_node="$GPUS" --master_port="$PORT" \
+"${PYTHON:-python}" -m torch.distributed.run --nnodes="$NNODES" --node_rank="$NODE_RANK" \
+    --master_addr="$MASTER_ADDR" --nproc_per_node="$GPUS" --master_port="$PORT" \
     "$(dirname "$0")/test.py" "$CONFIG" "$CHECKPOINT" --launcher pytorch "${@:4}"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Distributed training with torchrun (mmengine's launcher 'pytorch').
+# Distributed training with torchrun (mmengine's launcher 'pytorch'): one process per GPU (NCCL),
+# or on a machine without GPUs NUM_GPUS CPU processes (gloo).
 #   bash tools/dist_train.sh CONFIG NUM_GPUS [train.py options]
 # Multi-node: NNODES=2 NODE_RANK=0 MASTER_ADDR=host PORT=29500 bash tools/dist_train.sh ...
+# PYTHON selects the interpreter (default: python on PATH, e.g. PYTHON=.venv/bin/python).
 set -euo pipefail
 CONFIG=$1
 GPUS=$2
@@ -11,6 +13,6 @@ PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
 
 PYTHONPATH="$(dirname "$0")/..${PYTHONPATH:+:$PYTHONPATH}" \
-torchrun --nnodes="$NNODES" --node_rank="$NODE_RANK" --master_addr="$MASTER_ADDR" \
-    --nproc_per_node="$GPUS" --master_port="$PORT" \
+"${PYTHON:-python}" -m torch.distributed.run --nnodes="$NNODES" --node_rank="$NODE_RANK" \
+    --master_addr="$MASTER_ADDR" --nproc_per_node="$GPUS" --master_port="$PORT" \
     "$(dirname "$0")/train.py" "$CONFIG" --launcher pytorch "${@:3}"

@@ -23,8 +23,8 @@ from mmengine.runner import Runner
 
 import rdimkd_mm  # noqa: F401  (registers modules, allow-lists checkpoint globals)
 from rdimkd_mm.utils import (checkpoint_file, is_distill_config, load_checkpoint_strict,
-                             load_state_dict_strict, read_state_dict, student_config,
-                             student_weights, teacher_config)
+                             load_state_dict_strict, prepare_cpu_distributed, read_state_dict,
+                             student_config, student_weights, teacher_config)
 
 
 def parse_args() -> argparse.Namespace:
@@ -114,6 +114,7 @@ def main() -> None:
         cfg = teacher_config(cfg) if args.teacher else student_config(cfg)
         cfg.work_dir, cfg.launcher = work_dir, args.launcher
 
+    prepare_cpu_distributed(cfg, args.launcher)  # gloo on a machine without GPUs
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     model = runner.model.module if is_model_wrapper(runner.model) else runner.model
     if distilled:
