@@ -20,7 +20,8 @@ setup(
     long_description_content_type='text/markdown',
     license='Apache-2.0',
     python_requires='>=3.9',
-    packages=find_packages(include=['rdimkd_mm', 'rdimkd_mm.*']),
+    # rdimkd_mm: the distillation package; synthetic: the demo/test/benchmark data generators.
+    packages=find_packages(include=['rdimkd_mm', 'rdimkd_mm.*', 'synthetic']),
     install_requires=[
         # The tested ranges (README "Version matrix"). torch is installed first by
         # scripts/setup_env.sh (CPU build) or by the user (CUDA); one in the range is kept.

@@ -64,7 +64,7 @@ def machine() -> dict:
 
 
 def make_data(task_names) -> None:
-    from rdimkd_mm.datasets import generate_cityscapes_segmentation, generate_coco_detection
+    from synthetic import generate_cityscapes_segmentation, generate_coco_detection
     for name in task_names:
         task = TASKS[name]
         root = REPO_ROOT / task.data_root

@@ -8,7 +8,7 @@ from typing import Dict, List, Optional, Sequence
 
 import pytest
 
-from rdimkd_mm.datasets import generate_cityscapes_segmentation, generate_coco_detection
+from synthetic import generate_cityscapes_segmentation, generate_coco_detection
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -71,7 +71,7 @@ def run_tool(tool: str, *args: str, timeout: int = 600) -> str:
 def zoo_det_data_options(root: Path, size: int = 128, images: int = 2) -> List[str]:
     """--cfg-options running an mmdet zoo (COCO) config on the synthetic set at ``root``:
     ``images`` training images resized to ``size``, one epoch, no validation."""
-    from rdimkd_mm.datasets import SYNTHETIC_COCO_CLASSES
+    from synthetic import SYNTHETIC_COCO_CLASSES
     classes = ','.join(SYNTHETIC_COCO_CLASSES)
     dataset = 'train_dataloader.dataset'
     return [

@@ -32,8 +32,8 @@ from mmengine.config import Config
 from mmengine.utils import ManagerMixin
 
 from conftest import REPO_ROOT
-from rdimkd_mm.datasets import SYNTHETIC_COCO_CLASSES
 from rdimkd_mm.utils import build_model
+from synthetic import SYNTHETIC_COCO_CLASSES
 from zoo_pairs import ZOO_PAIRS, Point, ZooPair, distill_config, find, markdown_table
 
 SHIPPED = sorted(p for p in (REPO_ROOT / 'configs' / 'rdimkd').rglob('*.py')

@@ -8,9 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from rdimkd_mm.datasets import (SYNTHETIC_COCO_CLASSES,
-                                generate_cityscapes_segmentation,
-                                generate_coco_detection)
+from synthetic import (SYNTHETIC_COCO_CLASSES, generate_cityscapes_segmentation,
+                       generate_coco_detection)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CITYSCAPES_LABELS = set(range(19)) | {255}

@@ -7,16 +7,8 @@ Examples::
         --num-train 200 --num-val 50 --seed 0 --image-size 256 512
 """
 import argparse
-import os.path as osp
-import sys
 
-try:
-    import rdimkd_mm  # noqa: F401
-except ImportError:
-    sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-from rdimkd_mm.datasets import generate_cityscapes_segmentation  # noqa: E402
-from rdimkd_mm.datasets import generate_coco_detection  # noqa: E402
+from synthetic import generate_cityscapes_segmentation, generate_coco_detection
 
 DEFAULTS = {
     'det': dict(num_train=400, num_val=100, image_size=(256, 256)),
