@@ -3,7 +3,8 @@
 The fit before training (FitProjectionsHook) draws batches through the training pipeline; it
 restores the Python/NumPy/torch random states, so the uninterrupted run (which fits) and the
 resumed one (which does not) see the same augmentations, with and without loader workers.
-RdimKD-R with no workers is tests/test_tools.py::test_distill_resume_is_exact.
+The loss scales (``normalize='teacher'``) are fitted for every variant, so RdimKD-R's run fits
+too. RdimKD-R with no workers is tests/test_tools.py::test_distill_resume_is_exact.
 """
 from pathlib import Path
 
@@ -31,11 +32,14 @@ def random_teacher(tmp_path_factory) -> Path:
 
 @pytest.mark.parametrize('projection,workers', [('PCAProjection', 0),
                                                 ('AutoencoderProjection', 0),
-                                                ('PCAProjection', 2)])
+                                                ('RandomProjection', 2),
+                                                ('PCAProjection', 2),
+                                                ('AutoencoderProjection', 2)])
 def test_resume_is_bit_exact(projection, workers, det_root, random_teacher, tmp_path):
     options = [f'model.teacher_checkpoint={random_teacher}',
                f'model.distill.0.loss.projection.type=rdimkd_mm.{projection}',
                'model.distill.0.loss.projection.k=8', 'custom_hooks.0.num_batches=2',
+               'model.distill.0.loss.normalize=teacher',  # scales fitted for R too
                'train_cfg.max_iters=4', 'train_cfg.val_interval=4',
                'default_hooks.checkpoint.interval=2', *det_data_options(det_root),
                f'train_dataloader.num_workers={workers}']
