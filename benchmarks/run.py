@@ -3,9 +3,9 @@
     python benchmarks/run.py            # full run: 3 seeds, quality + cost (about 50 min)
     python benchmarks/run.py --quick    # smoke check: 1 seed, tiny schedules (about 5 min)
 
-Quality: teacher, student baseline, student + RdimKD-R/-P/-A and the full-feature L2 mimic,
-each trained with tools/train.py on the same data and schedule, plus a single-seed sweep of
-RdimKD-R's k and loss weight. Cost: time per iteration and peak memory of each training step.
+Quality: teacher, student baseline, student + RdimKD-R/-P/-A, the full-feature L2 mimic and
+the peer method (PKD for detection, CWD for segmentation), each trained with tools/train.py on
+the same data and schedule, plus a single-seed sweep of RdimKD-R's k and of the loss weights. Cost: time per iteration and peak memory of each training step.
 Writes JSON, markdown and a plot to benchmarks/results/ (quick mode: benchmarks/results/quick/).
 Each run's log is under benchmarks/work/; a rerun reuses finished runs.
 """

@@ -33,10 +33,18 @@ class Task:
     default_k: int
     default_weight: float
     teacher_channels: int
-    arms: Tuple[str, ...] = ('baseline', 'rdimkd-r', 'rdimkd-p', 'rdimkd-a', 'fitnet-l2')
     # Arms whose config has FitProjectionsHook (RdimKD-R's returns at once: nothing to fit).
     fit_hook_arms: Tuple[str, ...] = ('rdimkd-r', 'rdimkd-p', 'rdimkd-a')
     schedules: Dict[str, Schedule] = field(default_factory=dict)
+    # Arms of the peer methods users compare with (PKD, CWD): arm -> the published loss weight
+    # its config uses, the centre of its weight sweep.
+    peers: Dict[str, float] = field(default_factory=dict)
+
+    @property
+    def arms(self) -> Tuple[str, ...]:
+        """The main arms, each trained with every seed: the baseline, RdimKD-R/-P/-A, full L2
+        and the task's peers."""
+        return ('baseline', 'rdimkd-r', 'rdimkd-p', 'rdimkd-a', 'fitnet-l2', *self.peers)
 
     def config(self, arm: str) -> str:
         """The config file of an arm ('teacher', 'baseline' = student alone, or a KD arm)."""
@@ -46,19 +54,23 @@ class Task:
     def sweep(self) -> List[Tuple[str, str, List[str]]]:
         """Single-seed sweep runs: (label, arm, extra cfg-options).
 
-        RdimKD-R with other reduced dimensions k and loss weights, and the full-feature L2
-        mimic at the weight that matches RdimKD-R's expected loss scale: for a random
-        orthogonal K, E||K^T (s - t)||^2 = k / C_t * ||s - t||^2.
+        RdimKD-R with other reduced dimensions k and loss weights, the full-feature L2
+        mimic at the weight that matches RdimKD-R's expected loss scale (for a random
+        orthogonal K, E||K^T (s - t)||^2 = k / C_t * ||s - t||^2), and each peer at other
+        loss weights, the same factors as RdimKD-R's.
         """
         loss = 'model.distill.0.loss'
         k, w = self.default_k, self.default_weight
         runs = [(f'RdimKD-R k={kk}', 'rdimkd-r', [f'{loss}.projection.k={kk}'])
                 for kk in (k // 4, k * 2)]
-        runs += [(f'RdimKD-R weight={ww:g}', 'rdimkd-r', [f'{loss}.loss_weight={ww:g}'])
-                 for ww in (w * 0.3, w * 3)]
+        factors = (0.3, 3)
+        runs += [(f'RdimKD-R weight={w * f:g}', 'rdimkd-r', [f'{loss}.loss_weight={w * f:g}'])
+                 for f in factors]
         matched = w * k / self.teacher_channels
         runs.append((f'full L2 weight={matched:g} (matched)', 'fitnet-l2',
                      [f'{loss}.loss_weight={matched:g}']))
+        runs += [(f'{arm.upper()} weight={pw * f:g}', arm, [f'{loss}.loss_weight={pw * f:g}'])
+                 for arm, pw in self.peers.items() for f in factors]
         return runs
 
     def schedule_options(self, iters: int) -> List[str]:
@@ -85,6 +97,8 @@ ARM_TITLES = {
     'rdimkd-p': 'student + RdimKD-P',
     'rdimkd-a': 'student + RdimKD-A',
     'fitnet-l2': 'student + full L2 (FitNet)',
+    'pkd': 'student + PKD',
+    'cwd': 'student + CWD',
 }
 
 TASKS: Dict[str, Task] = {
@@ -100,7 +114,8 @@ TASKS: Dict[str, Task] = {
         default_k=32,
         default_weight=0.01,
         teacher_channels=128,
-        schedules=SCHEDULES),
+        schedules=SCHEDULES,
+        peers={'pkd': 10.0}),
     'seg': Task(
         name='seg',
         title='Segmentation: PSPNet R50 (half width) -> R18 (quarter width), '
@@ -114,5 +129,6 @@ TASKS: Dict[str, Task] = {
         default_k=32,
         default_weight=0.1,
         teacher_channels=128,
-        schedules=SCHEDULES),
+        schedules=SCHEDULES,
+        peers={'cwd': 5.0}),
 }

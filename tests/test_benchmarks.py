@@ -32,21 +32,33 @@ def test_plan_runs(task, tmp_path):
             run.arm in ('rdimkd-p', 'rdimkd-a', 'rdimkd-r'))
     sweep = [r for r in runs if r.group == 'sweep']
     assert len(sweep) == len(spec.sweep()) and all(r.seed == schedule.seeds[0] for r in sweep)
+    peer_sweep = {'det': ['PKD weight=3', 'PKD weight=30'],
+                  'seg': ['CWD weight=1.5', 'CWD weight=15']}[task]
+    assert [r.label for r in sweep if r.arm in spec.peers] == peer_sweep
     assert len({r.work_dir for r in runs}) == len(runs)
 
 
 @pytest.mark.parametrize('task', sorted(TASKS))
 def test_arm_configs(task):
-    """Each arm changes only the projection (the loss weight and points are shared)."""
+    """Each RdimKD/full-L2 arm changes only the projection (the loss weight and points are
+    shared); each peer arm is its own loss at its published weight, without the fit hook."""
     spec = TASKS[task]
-    losses = {}
+    losses, points = {}, {}
     for arm in spec.arms[1:]:
         cfg = Config.fromfile(str(REPO_ROOT / spec.config(arm)))
         assert cfg.model.type == 'rdimkd_mm.FeatureDistiller'
         assert (REPO_ROOT / cfg.model.teacher).is_file()
         (point, ) = cfg.model.distill
-        losses[arm] = point.loss
-        assert point.loss.loss_weight == spec.default_weight
+        losses[arm], points[arm] = point.loss, (point.student, point.teacher)
+        assert point.loss.loss_weight == spec.peers.get(arm, spec.default_weight)
+        assert (cfg.custom_hooks == []) == (arm not in spec.fit_hook_arms)
+    peers = {arm: losses.pop(arm).type for arm in spec.peers}
+    assert peers == {'det': {'pkd': 'rdimkd_mm.PKDLoss'},
+                     'seg': {'cwd': 'rdimkd_mm.CWDLoss'}}[task]
+    if task == 'det':  # PKD on RdimKD's FPN levels
+        assert points['pkd'] == points['rdimkd-r']
+    else:  # CWD on the logits, its published point
+        assert points['cwd'] == ('decode_head.conv_seg', 'decode_head.conv_seg')
     projections = {arm: loss.projection.type.split('.')[-1] for arm, loss in losses.items()}
     assert projections == {'rdimkd-r': 'RandomProjection', 'rdimkd-p': 'PCAProjection',
                            'rdimkd-a': 'AutoencoderProjection',

@@ -59,7 +59,8 @@ class FeatureDistiller(BaseModel):
             ``dict(student='neck', teacher='neck', loss=dict(type='rdimkd_mm.RdimKDLoss',
             projection=dict(type='rdimkd_mm.RandomProjection', k=64)), name='fpn')``.
             ``student``/``teacher`` are feature addresses (module names, optionally indexed:
-            ``'neck[0]'``); ``name`` defaults to the teacher address.
+            ``'neck[0]'``); ``name`` defaults to the teacher address. ``loss`` is any
+            registered distillation loss: ``RdimKDLoss``, ``PKDLoss`` or ``CWDLoss``.
         projections_file (str, optional): File written by ``tools/fit_projections.py`` with
             already fitted projections (PCA/autoencoder); loaded strictly. Default: None.
         teacher_early_exit (bool): Stop the teacher's forward once every distilled feature is

@@ -4,7 +4,7 @@ import inspect
 from typing import List, Sequence
 
 from rdimkd_mm.registry import MODELS
-from ..losses import RdimKDLoss
+from ..losses import BaseDistillLoss
 from ..projections import BaseProjection
 
 #: Options the distiller (loss) or the loss (projection) fills in from the probed features.
@@ -20,7 +20,7 @@ def check_loss_config(loss: dict, point: str) -> None:
             required option, naming the point and listing the accepted types or options.
     """
     where = f'distill point {point!r}: loss'
-    loss_class = _check_component(loss, where, RdimKDLoss, _LOSS_FILLED)
+    loss_class = _check_component(loss, where, BaseDistillLoss, _LOSS_FILLED)
     projection = loss.get('projection')
     if 'projection' in inspect.signature(loss_class).parameters and isinstance(projection, dict):
         _check_component(projection, f'{where}.projection', BaseProjection, _PROJECTION_FILLED)
@@ -41,6 +41,9 @@ def _check_component(cfg: dict, where: str, base: type, filled: Sequence[str]) -
         raise ValueError(f'{where} type {kind!r} is not registered'
                          f'{f"; did you mean {close[0]!r}?" if close else "."} '
                          f'Choose one of {", ".join(choices)}.')
+    if not (isinstance(cls, type) and issubclass(cls, base)):
+        raise ValueError(f'{where} type {kind!r} is not a {base.__name__}; choose one of '
+                         f'{", ".join(_registered(base))}.')
     parameters = inspect.signature(cls).parameters
     if any(p.kind == p.VAR_KEYWORD for p in parameters.values()):
         return cls

@@ -1,18 +1,16 @@
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rdimkd_mm.registry import MODELS
 from ..feature_moments import FeatureMoments
 from ..projections import RandomProjection
-
-Features = Union[Tensor, Sequence[Tensor]]
+from .base_distill_loss import BaseDistillLoss, Features
 
 
 @MODELS.register_module()
-class RdimKDLoss(nn.Module):
+class RdimKDLoss(BaseDistillLoss):
     """RdimKD: L2 between teacher and student features projected onto one k-dim subspace.
 
     `RdimKD: Generic Distillation Paradigm by Dimensionality Reduction
@@ -45,14 +43,10 @@ class RdimKDLoss(nn.Module):
             A float ``k`` in (0, 1) is a fraction of C_t (rounded, at least 1). Each level gets
             its own instance (random projections get ``seed + level``).
         num_levels (int): Number of feature maps distilled at this point. Default: 1.
-        connector (str): ``'conv'`` (1x1 conv C_s -> C_t with bias), ``'identity'`` (requires
-            C_s == C_t) or ``'auto'`` (identity if the channels match, conv otherwise).
-            Default: ``'auto'``.
-        align (str): ``'stride'``: the features must have the same stride (the distiller
-            checks this at build time); sizes that differ only by padding (e.g. another size
-            divisor) are cropped to the common top-left part, where both inputs hold the
-            image. ``'interpolate'``: the features may have different strides; the connected
-            student feature is resized bilinearly to the teacher's size. Default: ``'stride'``.
+        connector (str): ``'conv'``, ``'identity'`` or ``'auto'``; see
+            :class:`BaseDistillLoss`. Default: ``'auto'``.
+        align (str): ``'stride'`` or ``'interpolate'``; see :class:`BaseDistillLoss`.
+            Default: ``'stride'``.
         normalize (str, optional): ``'teacher'``: divide each level by the teacher's projected
             variance ``s_l`` (needs the fit before training); None: the raw distance.
             Default: ``'teacher'``.
@@ -72,33 +66,14 @@ class RdimKDLoss(nn.Module):
                  normalize: Optional[str] = 'teacher',
                  reduction: str = 'sum',
                  loss_weight: float = 1.0) -> None:
-        super().__init__()
-        if connector not in ('conv', 'identity', 'auto'):
-            raise ValueError(f"connector must be 'conv', 'identity' or 'auto', got {connector!r}")
-        if connector == 'identity' and student_channels != teacher_channels:
-            raise ValueError(
-                f"connector='identity' needs equal channels, but the student has "
-                f'{student_channels} and the teacher {teacher_channels}; use '
-                f"connector='conv'.")
-        if align not in ('stride', 'interpolate'):
-            raise ValueError(f"align must be 'stride' or 'interpolate', got {align!r}")
+        super().__init__(student_channels, teacher_channels, num_levels, connector, align,
+                         loss_weight)
         if normalize not in ('teacher', None):
             raise ValueError(f"normalize must be 'teacher' or None, got {normalize!r}")
         if reduction not in ('sum', 'mean'):
             raise ValueError(f"reduction must be 'sum' or 'mean', got {reduction!r}")
-        self.student_channels = student_channels
-        self.teacher_channels = teacher_channels
-        self.num_levels = num_levels
-        self.align = align
         self.normalize = normalize
         self.reduction = reduction
-        self.loss_weight = loss_weight
-
-        use_conv = connector == 'conv' or (connector == 'auto'
-                                           and student_channels != teacher_channels)
-        self.connectors = nn.ModuleList(
-            nn.Conv2d(student_channels, teacher_channels, 1) if use_conv else nn.Identity()
-            for _ in range(num_levels))
         self.projections = nn.ModuleList(
             MODELS.build(self._level_projection_cfg(projection, level))
             for level in range(num_levels))
@@ -194,34 +169,6 @@ class RdimKDLoss(nn.Module):
             lines.append(f'level {level}: ' + ', '.join(parts))
         return lines
 
-    def _as_levels(self, feats: Features, side: str) -> List[Tensor]:
-        levels = [feats] if isinstance(feats, Tensor) else list(feats)
-        if len(levels) != self.num_levels:
-            raise ValueError(f'RdimKDLoss was built for {self.num_levels} level(s), but the '
-                             f'{side} gave {len(levels)} feature map(s).')
-        channels = self.student_channels if side == 'student' else self.teacher_channels
-        for level, feat in enumerate(levels):
-            if feat.dim() != 4 or feat.shape[1] != channels:
-                raise ValueError(f'RdimKDLoss expects {side} level {level} of shape (N, '
-                                 f'{channels}, H, W), got {tuple(feat.shape)}.')
-        return levels
-
-    def align_sizes(self, student: Tensor, teacher: Tensor, level: int) -> Tuple[Tensor, Tensor]:
-        """Bring (N, C_t, h, w) and (N, C_t, H, W) to one spatial size (see ``align``)."""
-        if student.shape[-2:] == teacher.shape[-2:]:
-            return student, teacher
-        if self.align == 'interpolate':
-            return F.interpolate(student, size=teacher.shape[-2:], mode='bilinear',
-                                 align_corners=False), teacher
-        (h, w), (th, tw) = student.shape[-2:], teacher.shape[-2:]
-        if not (0.5 < h / th < 2 and 0.5 < w / tw < 2):
-            raise ValueError(
-                f'Level {level}: the student feature is {h}x{w} but the teacher\'s {th}x{tw}, '
-                'so their strides differ; distil features of the same stride (see '
-                "tools/inspect_pair.py) or set the loss's align='interpolate'.")
-        h, w = min(h, th), min(w, tw)
-        return student[..., :h, :w], teacher[..., :h, :w]
-
     def level_losses(self, student_feats: Features, teacher_feats: Features) -> List[Tensor]:
         """Weighted loss of each level.
 
@@ -232,13 +179,9 @@ class RdimKDLoss(nn.Module):
         Returns:
             list[Tensor]: ``num_levels`` scalars.
         """
-        students = self._as_levels(student_feats, 'student')
-        teachers = self._as_levels(teacher_feats, 'teacher')
         losses = []
-        for level, (student, teacher) in enumerate(zip(students, teachers)):
-            if student.shape[0] != teacher.shape[0]:
-                raise ValueError(f'Batch sizes differ at level {level}: student '
-                                 f'{student.shape[0]}, teacher {teacher.shape[0]}.')
+        for level, (connected, teacher) in enumerate(
+                self.connected_levels(student_feats, teacher_feats)):
             projection = self.projections[level]
             if not (projection.is_fitted and self.scales_fitted):
                 what = (f'{type(projection).__name__} of level {level}'
@@ -248,8 +191,6 @@ class RdimKDLoss(nn.Module):
                     f'RdimKDLoss: {what} is not fitted: add '
                     "dict(type='rdimkd_mm.FitProjectionsHook') to custom_hooks or give the "
                     "distiller a `projections_file` written by tools/fit_projections.py.")
-            connected, teacher = self.align_sizes(self.connectors[level](student), teacher,
-                                                  level)
             # Under autocast (--amp) the projections and the squared error run in float32:
             # the distance of two nearly equal projected features loses most of its bits in
             # float16/bfloat16. The connector above still runs in the autocast dtype; the
@@ -263,10 +204,6 @@ class RdimKDLoss(nn.Module):
                     loss = loss / self.scales[level]
             losses.append(self.loss_weight * loss)
         return losses
-
-    def forward(self, student_feats: Features, teacher_feats: Features) -> Tensor:
-        """Sum of :meth:`level_losses`; a scalar."""
-        return sum(self.level_losses(student_feats, teacher_feats))
 
     def extra_repr(self) -> str:
         return (f'student_channels={self.student_channels}, '
