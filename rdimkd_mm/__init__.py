@@ -28,7 +28,7 @@ def check_torch_version(version: str) -> None:
 
 check_torch_version(torch.__version__)
 
-from .utils.checkpoint import install_safe_loading  # noqa: E402
+from .utils.safe_loading import install_safe_loading  # noqa: E402
 from .version import __version__  # noqa: E402
 
 install_safe_loading()

@@ -1,20 +1,24 @@
 """Safe loading: mmengine checkpoints load, and a crafted checkpoint is refused on every path,
 whatever mmengine's loader or the environment says."""
+import functools
+import http.server
 import pickle
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 import torch
 from mmengine.config import Config
 from mmengine.logging import HistoryBuffer, MessageHub
+import mmengine.runner.checkpoint as mmengine_checkpoint
 from mmengine.runner import CheckpointLoader
 
 import rdimkd_mm
 from conftest import REPO_ROOT, det_data_options, run_cases
 from rdimkd_mm.utils import CheckpointError, build_model, read_checkpoint, read_state_dict
-from rdimkd_mm.utils.checkpoint import load_from_safe_local
+from rdimkd_mm.utils.safe_loading import load_from_safe_local
 
 DET_STUDENT = 'configs/synthetic/retinanet_r18-w16_fpn64_synthetic-coco.py'
 DET_DISTILL = 'configs/rdimkd/rdimkd-r_retinanet_r50-w32_r18-w16_synthetic-coco.py'
@@ -88,6 +92,49 @@ def test_mmengine_reads_local_files_with_the_safe_reader(tmp_path):
     assert not ran(evil).exists()
 
 
+@pytest.fixture
+def http_server(tmp_path):
+    """A local HTTP server for ``tmp_path / 'served'``; yields its base URL. The download cache
+    (torch hub's directory) is ``tmp_path / 'hub'`` meanwhile."""
+    served = tmp_path / 'served'
+    served.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    hub_dir = torch.hub.get_dir()
+    torch.hub.set_dir(str(tmp_path / 'hub'))
+    yield f'http://127.0.0.1:{server.server_address[1]}'
+    torch.hub.set_dir(hub_dir)
+    server.shutdown()
+
+
+def test_downloaded_checkpoints_are_read_safely(tmp_path, http_server):
+    """URLs and the zoo names mmengine resolves to URLs (``torchvision://``, ``open-mmlab://``,
+    ..., through its ``load_from_http``) are read with the safe reader after the download;
+    torch's own download loader would run the payload."""
+    served = tmp_path / 'served'
+    crafted(served / 'control.pth')
+    torch.hub.load_state_dict_from_url(f'{http_server}/control.pth', progress=False)
+    assert ran(served / 'control.pth').exists(), 'the attack did not work without rdimkd_mm'
+
+    for i, load in enumerate([CheckpointLoader.load_checkpoint,
+                              mmengine_checkpoint.load_from_http]):
+        evil = crafted(served / f'evil{i}.pth')
+        with pytest.raises(CheckpointError, match=r'Refused to load .*evil'):
+            load(f'{http_server}/evil{i}.pth')
+        assert not ran(evil).exists()
+    torch.save(dict(state_dict=dict(w=torch.ones(2))), served / 'good.pth')
+    loaded = CheckpointLoader.load_checkpoint(f'{http_server}/good.pth')
+    assert torch.equal(loaded['state_dict']['w'], torch.ones(2))
+    assert (tmp_path / 'hub' / 'checkpoints' / 'good.pth').is_file()  # cached as torch does
+
+
+def test_unchecked_stores_are_refused():
+    with pytest.raises(RuntimeError, match='Copy the file to local disk'):
+        CheckpointLoader.load_checkpoint('s3://bucket/teacher.pth')
+
+
 def test_torch_older_than_2_6_is_refused_at_import():
     with pytest.raises(ImportError, match=r"torch >= 2\.6 .* torch 2\.5\.1\+cu121 is installed"
                        r".*pip install 'torch>=2\.6,<2\.14'"):
@@ -129,6 +176,7 @@ def test_unreadable_checkpoints_name_the_file_and_the_fix(tmp_path, content, exp
 # re-registered after mmengine registers its own, before anything imports rdimkd_mm.
 UNSAFE_MMENGINE = '''
 import torch
+import mmengine.runner.checkpoint as mmengine_checkpoint
 from mmengine.runner import CheckpointLoader
 
 
@@ -141,6 +189,7 @@ CheckpointLoader.register_scheme(prefixes='', loader=load_from_local, force=True
 
 # Runs before rdimkd_mm is imported: the attack works without it.
 CONTROL = '''
+import mmengine.runner.checkpoint as mmengine_checkpoint
 from mmengine.runner import CheckpointLoader
 loader = CheckpointLoader._get_checkpoint_loader({path!r})
 assert loader.__module__ == {module!r}, loader.__module__

@@ -1,9 +1,9 @@
 """Safe checkpoint reading (``weights_only=True``, always) and strict weight loading.
 
 Every checkpoint rdimkd_mm reads, and, once ``import rdimkd_mm`` has run
-:func:`install_safe_loading`, every local checkpoint mmengine's Runner reads (``load_from``,
-``resume``, ``init_cfg=dict(type='Pretrained', checkpoint=<file>)``), goes through
-:func:`read_checkpoint`: ``torch.load(..., weights_only=True)`` with an explicit argument, which
+:func:`~rdimkd_mm.utils.safe_loading.install_safe_loading`, every checkpoint mmengine's Runner
+reads (``load_from``, ``resume``, ``init_cfg=dict(type='Pretrained', checkpoint=...)``, local or
+downloaded), goes through :func:`read_checkpoint`: ``torch.load(..., weights_only=True)`` with an explicit argument, which
 neither an mmengine loader passing ``weights_only=False`` nor ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD``
 can switch off.
 
@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.logging import print_log
-from mmengine.runner import CheckpointLoader, find_latest_checkpoint
+from mmengine.runner import find_latest_checkpoint
 from torch import nn
 
 MapLocation = Union[None, str, torch.device, Callable, Dict[str, str]]
@@ -111,22 +111,6 @@ def checkpoint_file(path: str, what: str = 'model') -> str:
                                 'checkpoint file.')
     print_log(f'The {what} checkpoint: {latest} (the latest in {path})', logger='current')
     return latest
-
-
-def install_safe_loading() -> None:
-    """Allow-list mmengine's checkpoint globals and make :func:`load_from_safe_local` mmengine's
-    loader of local files (run by ``import rdimkd_mm``).
-
-    ``force=True`` replaces whatever loader mmengine registered for plain paths, whichever
-    ``weights_only`` it passes.
-    """
-    allow_mmengine_checkpoint_globals()
-    CheckpointLoader.register_scheme(prefixes='', loader=load_from_safe_local, force=True)
-
-
-def load_from_safe_local(filename: str, map_location: MapLocation = None) -> Any:
-    """mmengine's loader for local paths once rdimkd_mm is imported: :func:`read_checkpoint`."""
-    return read_checkpoint(filename, what=None, map_location=map_location)
 
 
 def read_checkpoint(path: str, what: Optional[str] = 'model',
