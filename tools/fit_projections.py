@@ -9,17 +9,14 @@ at the file with ``model.projections_file=OUT_FILE`` so they skip the fit.
 import argparse
 import os
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+import torch
+from mmengine.config import Config, DictAction
+from mmengine.registry import DefaultScope
+from mmengine.runner import Runner
 
-import torch  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.registry import DefaultScope  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
-
-import rdimkd_mm  # noqa: E402,F401
-from rdimkd_mm.registry import MODELS  # noqa: E402
+import rdimkd_mm  # noqa: F401
+from rdimkd_mm.registry import MODELS
 
 
 def parse_args() -> argparse.Namespace:

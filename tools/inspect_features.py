@@ -18,7 +18,7 @@ from mmengine.registry import DefaultScope
 
 import rdimkd_mm  # noqa: F401
 from rdimkd_mm.models.distillers.feature_probe import probe_modules
-from rdimkd_mm.utils import build_model, resolve_config_path
+from rdimkd_mm.utils import build_model, is_distill_config, resolve_config_path
 
 
 def parse_args() -> argparse.Namespace:
@@ -36,7 +36,7 @@ def main() -> None:
     args = parse_args()
     cfg = Config.fromfile(resolve_config_path(args.config))
     spec = cfg.model
-    if 'Distiller' in str(spec.get('type', '')):
+    if is_distill_config(cfg):
         spec = spec[args.side]
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
         model, scope = build_model(spec)

@@ -55,8 +55,8 @@ class FeatureMoments:
         if self.count is None:
             raise RuntimeError(f'{what}: no feature was seen; give the fit batches '
                                '(FitProjectionsHook num_batches).')
-        for value in (self.count, self.total, self.outer):
-            dist.all_reduce(value, op='sum')
+        sums = dict(count=self.count, total=self.total, outer=self.outer)
+        dist.all_reduce_dict(sums, op='sum')  # in place
         count = self.count.item()
         if count < 2:
             raise RuntimeError(f'{what} saw fewer than 2 feature vectors; give the fit more '

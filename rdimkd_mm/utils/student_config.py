@@ -12,7 +12,15 @@ _RUN_KEYS = ('work_dir', 'load_from', 'resume', 'launcher')
 
 
 def is_distill_config(cfg: Config) -> bool:
-    return str(cfg.model.get('type', '')).split('.')[-1] == 'FeatureDistiller'
+    """Whether ``cfg.model`` is a :class:`~rdimkd_mm.models.FeatureDistiller` (or subclass),
+    resolved through the registry as ``MODELS.build`` resolves it."""
+    from rdimkd_mm.models import FeatureDistiller
+    from rdimkd_mm.registry import MODELS
+    kind = cfg.model.get('type') if cfg.get('model') else None
+    if isinstance(kind, str):
+        with MODELS.switch_scope_and_registry('rdimkd_mm') as registry:
+            kind = registry.get(kind)
+    return isinstance(kind, type) and issubclass(kind, FeatureDistiller)
 
 
 def student_config(cfg: Config) -> Config:

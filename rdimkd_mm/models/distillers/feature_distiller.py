@@ -123,12 +123,13 @@ class FeatureDistiller(BaseModel):
             check = PointCheck(point, s_feats, t_feats)
             check.check_maps_and_levels()
             check.check_strides(self.student, self.teacher, self.scope, probe_size)
-            loss_cfg = dict(point['loss'])
-            loss_cfg.setdefault('_scope_', 'rdimkd_mm')  # 'RdimKDLoss' or 'rdimkd_mm.RdimKDLoss'
-            loss_cfg.setdefault('student_channels', s_feats[0].shape[0])
-            loss_cfg.setdefault('teacher_channels', t_feats[0].shape[0])
-            loss_cfg.setdefault('num_levels', len(t_feats))
-            self.distill_losses[point['name']] = MODELS.build(loss_cfg)
+            self.distill_losses[point['name']] = MODELS.build(
+                point['loss'],
+                default_args=dict(
+                    _scope_='rdimkd_mm',  # 'RdimKDLoss' or 'rdimkd_mm.RdimKDLoss'
+                    student_channels=s_feats[0].shape[0],
+                    teacher_channels=t_feats[0].shape[0],
+                    num_levels=len(t_feats)))
         if projections_file is not None:
             self.load_projections(projections_file)
         self._scale_checked = False
@@ -243,20 +244,28 @@ class FeatureDistiller(BaseModel):
             levels = self.distill_losses[name].level_losses(student_feats[point['student']],
                                                             teacher_feats[point['teacher']])
             total = sum(levels)
-            if not torch.isfinite(total):
-                raise FloatingPointError(
-                    f'KD loss of point {name!r} is {total.item()}: lower its loss_weight or the '
-                    'learning rate, enable gradient clipping (optim_wrapper.clip_grad), and '
-                    'check that the teacher checkpoint matches the teacher config.')
             losses[f'loss_kd_{name}'] = total
             losses[f'kd_ratio_{name}'] = total.detach() / task.clamp(min=1e-12)
             if len(levels) > 1:
                 for i, level in enumerate(levels):
                     losses[f'kd_{name}_l{i}'] = level.detach()
+        self._check_finite(losses)
         if not self._scale_checked:
             self._scale_checked = True
             self._warn_if_kd_dominates(losses)
         return losses
+
+    def _check_finite(self, losses: Dict[str, Tensor]) -> None:
+        """Stop at a non-finite KD loss, naming the point; one device sync per step."""
+        totals = [losses[f'loss_kd_{p["name"]}'].detach() for p in self.points]
+        if bool(torch.isfinite(torch.stack(totals)).all()):
+            return
+        name, value = next((p['name'], t.item()) for p, t in zip(self.points, totals)
+                           if not torch.isfinite(t))
+        raise FloatingPointError(
+            f'KD loss of point {name!r} is {value}: lower its loss_weight or the learning '
+            'rate, enable gradient clipping (optim_wrapper.clip_grad), and check that the '
+            'teacher checkpoint matches the teacher config.')
 
     @staticmethod
     def _warn_if_kd_dominates(losses: Dict[str, Tensor]) -> None:

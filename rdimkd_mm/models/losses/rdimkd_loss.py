@@ -75,7 +75,8 @@ class RdimKDLoss(BaseDistillLoss):
         self.normalize = normalize
         self.reduction = reduction
         self.projections = nn.ModuleList(
-            MODELS.build(self._level_projection_cfg(projection, level))
+            MODELS.build(self._level_projection_cfg(projection, level),
+                         default_args=dict(_scope_='rdimkd_mm'))  # 'RandomProjection' too
             for level in range(num_levels))
         # s_l per level, and whether they are measured (persistent: saved, restored on resume).
         self.register_buffer('scales', torch.ones(num_levels))
@@ -86,7 +87,6 @@ class RdimKDLoss(BaseDistillLoss):
     def _level_projection_cfg(self, projection: dict, level: int) -> dict:
         cfg = dict(projection)
         cfg['in_channels'] = self.teacher_channels
-        cfg.setdefault('_scope_', 'rdimkd_mm')  # 'RandomProjection' or 'rdimkd_mm.Random...'
         k = cfg.get('k')
         if isinstance(k, float):
             if not 0 < k < 1:

@@ -92,8 +92,7 @@ class AutoencoderProjection(BaseProjection):
                 loss = F.mse_loss(self.decoder(self.encoder(batch)), batch)
                 self._optimizer.zero_grad()
                 loss.backward()
-                for param in self.parameters():
-                    dist.all_reduce(param.grad, op='mean')
+                dist.all_reduce_params([p.grad for p in self.parameters()], op='mean')
                 self._optimizer.step()
         self._last_loss = loss.detach()
 
@@ -103,10 +102,9 @@ class AutoencoderProjection(BaseProjection):
             raise RuntimeError('AutoencoderProjection.fit_end called before fit_begin.')
         self._optimizer = None
         self.requires_grad_(False)
-        for param in self.parameters():
-            dist.broadcast(param, src=0)
         self.reconstruction_error.copy_(self._last_loss)
-        dist.broadcast(self.reconstruction_error, src=0)
+        for tensor in (*self.parameters(), self.reconstruction_error):
+            dist.broadcast(tensor, src=0)
         self.fitted.fill_(True)
 
     def extra_repr(self) -> str:
