@@ -1,7 +1,7 @@
 # rdimkd-mm: every target sets up .venv first (scripts/setup_env.sh; seconds once built).
 PY := .venv/bin/python
 
-.PHONY: setup demo test bench bench-quick clean-demo
+.PHONY: setup demo lint test bench bench-quick clean-demo
 
 setup:
 	bash scripts/setup_env.sh
@@ -9,7 +9,12 @@ setup:
 demo: setup
 	$(PY) tools/distill_demo.py
 
-test: setup
+# flake8 and isort with the settings in setup.cfg (also .pre-commit-config.yaml).
+lint: setup
+	$(PY) -m flake8
+	$(PY) -m isort --check-only --diff .
+
+test: lint
 	$(PY) -m pytest tests -q
 
 bench: setup

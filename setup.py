@@ -38,6 +38,6 @@ setup(
         'ftfy',
         'regex',
     ],
-    extras_require={'tests': ['pytest>=7', 'pytest-timeout']},
+    extras_require={'tests': ['pytest>=7', 'pytest-timeout', 'flake8>=7', 'isort>=5']},
     zip_safe=False,
 )

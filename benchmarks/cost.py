@@ -34,10 +34,9 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 import rdimkd_mm  # noqa: E402,F401
+from benchmarks.tasks import TASKS, Task  # noqa: E402
 from rdimkd_mm.registry import MODELS  # noqa: E402
 from rdimkd_mm.utils import build_model  # noqa: E402
-
-from benchmarks.tasks import TASKS, Task  # noqa: E402
 
 # Training-step arms: (name, config arm, teacher_early_exit).
 STEP_ARMS = [
@@ -295,6 +294,7 @@ def _reset_peak_rss() -> None:
     """Reset VmHWM to the current RSS (Linux >= 4.0); getrusage's maxrss cannot be reset and
     even inherits the parent's peak across fork."""
     Path('/proc/self/clear_refs').write_text('5')
+
 
 CPU_MEMORY_KIND = ('peak resident set size (RSS, Linux VmHWM) of a fresh process that builds '
                    'only that arm and runs 1 + 3 steps, over the last 3; growth = that peak '

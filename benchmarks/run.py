@@ -5,7 +5,8 @@
 
 Quality: teacher, student baseline, student + RdimKD-R/-P/-A, the full-feature L2 mimic and
 the peer method (PKD for detection, CWD for segmentation), each trained with tools/train.py on
-the same data and schedule, plus a single-seed sweep of RdimKD-R's k and of the loss weights. Cost: time per iteration and peak memory of each training step.
+the same data and schedule, plus a single-seed sweep of RdimKD-R's k and of the loss weights.
+Cost: time per iteration and peak memory of each training step.
 Writes JSON, markdown and a plot to benchmarks/results/ (quick mode: benchmarks/results/quick/).
 Each run's log is under benchmarks/work/; a rerun reuses finished runs.
 """

@@ -8,17 +8,17 @@ import sys
 import threading
 from pathlib import Path
 
+import mmengine.runner.checkpoint as mmengine_checkpoint
 import pytest
 import torch
 from mmengine.config import Config
 from mmengine.logging import HistoryBuffer, MessageHub
-import mmengine.runner.checkpoint as mmengine_checkpoint
 from mmengine.runner import CheckpointLoader
 
 import rdimkd_mm
-from conftest import REPO_ROOT, det_data_options, run_cases
 from rdimkd_mm.utils import CheckpointError, build_model, read_checkpoint, read_state_dict
 from rdimkd_mm.utils.safe_loading import load_from_safe_local
+from conftest import REPO_ROOT, det_data_options, run_cases
 
 DET_STUDENT = 'configs/synthetic/retinanet_r18-w16_fpn64_synthetic-coco.py'
 DET_DISTILL = 'configs/rdimkd/rdimkd-r_retinanet_r50-w32_r18-w16_synthetic-coco.py'
@@ -226,9 +226,9 @@ def test_crafted_checkpoint_is_refused_on_every_path(attack, det_root, random_te
     one_iter = ['train_cfg.max_iters=1', 'train_cfg.val_interval=1']
     paths = {
         'teacher (zip)': ('tools/train.py', DET_DISTILL, '--work-dir', tmp_path / 'w1',
-                          '--cfg-options', f'model.teacher_checkpoint={{evil}}', *data),
+                          '--cfg-options', 'model.teacher_checkpoint={evil}', *data),
         'teacher (raw pickle)': ('tools/train.py', DET_DISTILL, '--work-dir', tmp_path / 'w2',
-                                 '--cfg-options', f'model.teacher_checkpoint={{evil}}', *data),
+                                 '--cfg-options', 'model.teacher_checkpoint={evil}', *data),
         'train --resume': ('tools/train.py', DET_DISTILL, '--work-dir', tmp_path / 'w3',
                            '--resume', '{evil}', '--cfg-options', *kd),
         'test': ('tools/test.py', DET_DISTILL, '{evil}', '--work-dir', tmp_path / 'w4',

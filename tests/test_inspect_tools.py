@@ -6,8 +6,8 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from conftest import run_tool, zoo_det_data_options
 from rdimkd_mm.utils import build_model
+from conftest import run_tool, zoo_det_data_options
 
 FCOS_CAFFE = 'mmdet::fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py'
 RETINA_R18 = 'mmdet::retinanet/retinanet_r18_fpn_1x_coco.py'

@@ -3,8 +3,8 @@ import torch
 import torch.nn.functional as F
 
 import rdimkd_mm  # noqa: F401  (registers the projections)
-from rdimkd_mm.models.projections import (AutoencoderProjection, IdentityProjection,
-                                          PCAProjection, RandomProjection)
+from rdimkd_mm.models.projections import (AutoencoderProjection, IdentityProjection, PCAProjection,
+                                          RandomProjection)
 
 
 @pytest.fixture(autouse=True, scope='module')

@@ -13,8 +13,8 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
-from conftest import REPO_ROOT, det_data_options, run_tool
 from rdimkd_mm.utils import build_model
+from conftest import REPO_ROOT, det_data_options, run_tool
 
 DET_DISTILL = 'configs/rdimkd/rdimkd-r_retinanet_r50-w32_r18-w16_synthetic-coco.py'
 

@@ -31,9 +31,9 @@ import torch
 from mmengine.config import Config
 from mmengine.utils import ManagerMixin
 
-from conftest import REPO_ROOT
 from rdimkd_mm.utils import build_model
 from synthetic import SYNTHETIC_COCO_CLASSES
+from conftest import REPO_ROOT
 from zoo_pairs import ZOO_PAIRS, Point, ZooPair, distill_config, find, markdown_table
 
 SHIPPED = sorted(p for p in (REPO_ROOT / 'configs' / 'rdimkd').rglob('*.py')

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import REPO_ROOT, det_data_options, run_cases, run_tool, seg_data_options
 from rdimkd_mm.utils import CheckpointError
 from rdimkd_mm.utils.work_dir import latest_readable_checkpoint
+from conftest import REPO_ROOT, det_data_options, run_cases, run_tool, seg_data_options
 
 DET_TEACHER = 'configs/synthetic/retinanet_r50-w32_fpn128_synthetic-coco.py'
 DET_STUDENT = 'configs/synthetic/retinanet_r18-w16_fpn64_synthetic-coco.py'
@@ -156,6 +156,7 @@ def test_export_student_evaluates_the_same_in_vanilla_mmdet(det_root, det_teache
 SEG_DISTILL = 'configs/rdimkd/rdimkd-r_pspnet_r50-w32_r18-w16_synthetic-cityscapes.py'
 SEG_TEACHER = 'configs/synthetic/pspnet_r50-w32-d8_synthetic-cityscapes.py'
 
+
 def test_segmentation_distill_test_and_export_into_vanilla_mmseg(seg_root, tmp_path):
     from mmengine.config import Config
     from mmengine.registry import DefaultScope
@@ -191,8 +192,8 @@ def test_segmentation_distill_test_and_export_into_vanilla_mmseg(seg_root, tmp_p
     assert vanilla['mIoU'] == ours['mIoU'] and vanilla['aAcc'] == ours['aAcc']
 
 
-def test_pca_fitted_by_the_hook_saved_and_not_refitted_on_resume(det_root, det_teacher,
-                                                                  tmp_path):
+def test_pca_fitted_by_the_hook_saved_and_not_refitted_on_resume(
+        det_root, det_teacher, tmp_path):
     options = [f'model.teacher_checkpoint={det_teacher}',
                'model.distill.0.loss.projection.type=rdimkd_mm.PCAProjection',
                'custom_hooks.0.num_batches=2', *det_data_options(det_root)]
@@ -266,8 +267,8 @@ def bad_inputs(det_root, det_teacher, tmp_path_factory) -> dict:
                 f'for p in ({str(work / "iter_2.pth")!r}, {str(root / "trunc.pth")!r}):\n'
                 '    open(p, "r+b").truncate(2000)')
     cases = [
-        dict(name='overwrite', tool=train[0], args=[*train[1:], '--overwrite', '--cfg-options',
-                                                     *data, *no_val]),
+        dict(name='overwrite', tool=train[0],
+             args=[*train[1:], '--overwrite', '--cfg-options', *data, *no_val]),
         dict(name='fresh run in a used work dir', tool=train[0],
              args=[*train[1:], '--cfg-options', *data, *no_val]),
         dict(name='truncate iter_2.pth', code=truncate),

@@ -29,9 +29,9 @@ from mmengine.registry import DefaultScope
 from torch import nn
 
 import rdimkd_mm  # noqa: F401
-from rdimkd_mm.models.distillers.feature_probe import (Feature, dummy_batch,
-                                                       equal_stride_slices, format_stride,
-                                                       probe_modules, same_stride, single_call)
+from rdimkd_mm.models.distillers.feature_probe import (Feature, dummy_batch, equal_stride_slices,
+                                                       format_stride, probe_modules, same_stride,
+                                                       single_call)
 from rdimkd_mm.utils import build_model, resolve_config_path
 
 Levels = List[Feature]

@@ -73,9 +73,10 @@ def panels(train: Series, val: Series, metrics) -> List[Tuple[str, Series, bool]
             if 'loss' in k and k not in kd and (k != 'loss' or not kd)}
     wanted = metrics or [k for k in val if any(k.endswith(m) or k == m for m in DEFAULT_METRICS)]
     shown = {k: val[k] for k in wanted if k in val}
-    result = [('task losses', task, False), ('KD losses (loss_kd_*) and levels (kd_*_l*)', kd,
-                                              True),
-              ('KD / task loss ratio (kd_ratio_*)', ratio, True), ('validation', shown, False)]
+    result = [('task losses', task, False),
+              ('KD losses (loss_kd_*) and levels (kd_*_l*)', kd, True),
+              ('KD / task loss ratio (kd_ratio_*)', ratio, True),
+              ('validation', shown, False)]
     return [p for p in result if p[1]]
 
 

@@ -7,10 +7,11 @@ Same flags as mmdet's/mmseg's ``tools/test.py``::
 
 With ``--teacher`` (distillation configs), the teacher is evaluated on the same data, with
 its own model config and ``model.teacher_checkpoint`` (or CHECKPOINT): is it as good on the
-user's data as expected? For a distillation config without it, its student is evaluated: the config's model is replaced by the
-student (``rdimkd_mm.utils.student_config``), whose weights are the checkpoint's
-``student.*`` entries; the teacher is neither built nor needed. The checkpoint is loaded
-strictly: a checkpoint of another model is an error, not a silently random model.
+user's data as expected? For a distillation config without it, its student is evaluated: the
+config's model is replaced by the student (``rdimkd_mm.utils.student_config``), whose weights
+are the checkpoint's ``student.*`` entries; the teacher is neither built nor needed. The
+checkpoint is loaded strictly: a checkpoint of another model is an error, not a silently random
+model.
 """
 import argparse
 import os

@@ -1,13 +1,11 @@
 from .checkpoint import (CheckpointError, allow_mmengine_checkpoint_globals, check_state_dict,
-                         checkpoint_file, load_checkpoint_strict,
-                         load_state_dict_strict, read_checkpoint, read_state_dict,
-                         state_dict_mismatch, state_dict_of)
+                         checkpoint_file, load_checkpoint_strict, load_state_dict_strict,
+                         read_checkpoint, read_state_dict, state_dict_mismatch, state_dict_of)
 from .cpu_distributed import prepare_cpu_distributed
-from .safe_loading import install_safe_loading
 from .model_config import build_model, load_model_config, resolve_config_path
 from .random_states import preserved_random_states
-from .student_config import (is_distill_config, student_config, student_weights,
-                             teacher_config)
+from .safe_loading import install_safe_loading
+from .student_config import is_distill_config, student_config, student_weights, teacher_config
 
 __all__ = [
     'CheckpointError', 'allow_mmengine_checkpoint_globals', 'check_state_dict',

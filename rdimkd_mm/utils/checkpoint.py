@@ -3,9 +3,9 @@
 Every checkpoint rdimkd_mm reads, and, once ``import rdimkd_mm`` has run
 :func:`~rdimkd_mm.utils.safe_loading.install_safe_loading`, every checkpoint mmengine's Runner
 reads (``load_from``, ``resume``, ``init_cfg=dict(type='Pretrained', checkpoint=...)``, local or
-downloaded), goes through :func:`read_checkpoint`: ``torch.load(..., weights_only=True)`` with an explicit argument, which
-neither an mmengine loader passing ``weights_only=False`` nor ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD``
-can switch off.
+downloaded), goes through :func:`read_checkpoint`: ``torch.load(..., weights_only=True)`` with
+an explicit argument, which neither an mmengine loader passing ``weights_only=False`` nor
+``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` can switch off.
 
 ``weights_only`` loading refuses every global that is not allow-listed. mmengine's checkpoints
 carry a few: numpy arrays/scalars (seeds, logged values) and ``HistoryBuffer`` objects of the
@@ -22,8 +22,8 @@ from typing import Any, Callable, Dict, Optional, Union
 
 import numpy as np
 import torch
-from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.logging import print_log
+from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.runner import find_latest_checkpoint
 from torch import nn
 

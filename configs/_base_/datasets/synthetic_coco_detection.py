@@ -1,4 +1,5 @@
-# Synthetic COCO-format detection data (python tools/make_synthetic_data.py det data/synthetic_coco).
+# Synthetic COCO-format detection data:
+#   python tools/make_synthetic_data.py det data/synthetic_coco
 # mmdet's own CocoDataset and CocoMetric; point data_root at real COCO-format data to use it.
 dataset_type = 'CocoDataset'
 data_root = 'data/synthetic_coco/'

@@ -9,8 +9,8 @@ from mmengine.utils import ProgressBar
 from torch import Tensor, nn
 
 from rdimkd_mm.registry import MODELS
-from rdimkd_mm.utils.checkpoint import (checkpoint_file, load_checkpoint_strict,
-                                        read_state_dict, state_dict_mismatch)
+from rdimkd_mm.utils.checkpoint import (checkpoint_file, load_checkpoint_strict, read_state_dict,
+                                        state_dict_mismatch)
 from rdimkd_mm.utils.model_config import ModelSpec, build_model, load_model_config
 from .feature_probe import dummy_batch, features_of
 from .feature_taps import FeatureTaps

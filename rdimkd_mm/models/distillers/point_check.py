@@ -7,8 +7,8 @@ from typing import Sequence, Tuple
 
 from torch import nn
 
-from .feature_probe import (Feature, equal_stride_slices, format_stride, probe_modules,
-                            same_stride, single_call)
+from .feature_probe import (Feature, equal_stride_slices, format_stride, probe_modules, same_stride,
+                            single_call)
 from .feature_taps import parse_address
 
 
@@ -90,4 +90,3 @@ class PointCheck:
             return (f'Student modules at the teacher\'s stride {format_stride(wanted)}: '
                     f'{candidates}.')
         return 'See tools/inspect_pair.py for the features of both models and their strides.'
-
