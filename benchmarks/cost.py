@@ -35,6 +35,7 @@ if str(REPO_ROOT) not in sys.path:
 
 import rdimkd_mm  # noqa: E402,F401
 from benchmarks.tasks import TASKS, Task  # noqa: E402
+from rdimkd_mm.engine.projection_fit import fit_projections, losses_to_fit  # noqa: E402
 from rdimkd_mm.registry import MODELS  # noqa: E402
 from rdimkd_mm.utils import build_model  # noqa: E402
 
@@ -130,10 +131,10 @@ class CostArms:
             logger.setLevel(level)
         with DefaultScope.overwrite_default_scope(self.scope):
             model.to(self.device).train()
-            if early_exit is not None and model.losses_to_fit():
+            if early_exit is not None and losses_to_fit(model):
                 _sync(self.device)
                 start = time.perf_counter()
-                model.fit_projections(self._loader(), self.fit_batches, progress=False)
+                fit_projections(model, self._loader(), self.fit_batches, progress=False)
                 _sync(self.device)
                 self.fit_seconds[config_arm] = time.perf_counter() - start
         return model

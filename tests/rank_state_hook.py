@@ -8,6 +8,8 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
 
+from rdimkd_mm.engine.projection_fit import fitted_state_dict
+
 
 @HOOKS.register_module()
 class RankStateHook(Hook):
@@ -16,6 +18,6 @@ class RankStateHook(Hook):
     def after_train(self, runner) -> None:
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         path = osp.join(runner.work_dir, 'rank_state', f'{get_rank()}.pth')
-        torch.save(dict(projections=model.fitted_state_dict(),
+        torch.save(dict(projections=fitted_state_dict(model),
                         student=model.student.state_dict(),
                         wrapped=type(runner.model).__name__), path)

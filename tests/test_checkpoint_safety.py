@@ -236,7 +236,7 @@ def test_crafted_checkpoint_is_refused_on_every_path(attack, det_root, random_te
         'export': ('tools/export_student.py', DET_DISTILL, '{evil}', tmp_path / 'w5',
                    '--cfg-options', *kd),
         'projections_file': ('tools/train.py', DET_DISTILL, '--work-dir', tmp_path / 'w6',
-                             '--cfg-options', 'model.projections_file={evil}', *kd),
+                             '--cfg-options', 'custom_hooks.0.projections_file={evil}', *kd),
         # Read by mmengine's Runner itself (no distiller, so no early read by tools/train.py).
         'load_from (Runner)': ('tools/train.py', DET_STUDENT, '--work-dir', tmp_path / 'w7',
                                '--cfg-options', 'load_from={evil}', *one_iter, *data),

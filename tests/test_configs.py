@@ -9,6 +9,7 @@ from mmengine.registry import DefaultScope, init_default_scope
 from mmengine.structures import InstanceData, PixelData
 
 import rdimkd_mm  # noqa: F401
+from rdimkd_mm.engine.projection_fit import fit_projections
 from rdimkd_mm.registry import MODELS
 from rdimkd_mm.utils import build_model
 
@@ -73,7 +74,7 @@ def test_distill_config_builds_and_trains_one_step(path, tmp_path):
     distiller = revert_sync_batchnorm(MODELS.build(model_cfg)).train()
     # training=False: no padding to the configs' full 512x1024 crop, to keep the test fast.
     batch = fake_batch(cfg.default_scope)
-    distiller.fit_projections([batch], num_batches=1, progress=False)  # PCA / autoencoder
+    fit_projections(distiller, [batch], num_batches=1, progress=False)  # PCA / autoencoder
     data = distiller.data_preprocessor(batch, False)
     losses = distiller(**data, mode='loss')
     kd = {k: v for k, v in losses.items() if k.startswith('loss_kd_')}

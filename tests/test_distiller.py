@@ -9,6 +9,8 @@ from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
 
 import rdimkd_mm  # noqa: F401
+from rdimkd_mm.engine.projection_fit import (fit_projections, fitted_state_dict, load_projections,
+                                             losses_to_fit)
 from rdimkd_mm.models.distillers import TeacherInputAdapter
 from rdimkd_mm.registry import MODELS
 from rdimkd_mm.utils import build_model, resolve_config_path
@@ -81,7 +83,7 @@ def build_distiller(student: dict, teacher: dict, checkpoint: str, distill=None,
                                   distill=distill or [fpn_point()], probe_size=(SIZE, SIZE),
                                   **kwargs))
     if fit:
-        distiller.fit_projections([raw_batch(seed=9)], num_batches=1, progress=False)
+        fit_projections(distiller, [raw_batch(seed=9)], num_batches=1, progress=False)
     return distiller
 
 
@@ -224,10 +226,10 @@ def test_pca_projection_is_fitted_on_teacher_features(retina_checkpoint):
                                 distill=[fpn_point(k=8, projection='rdimkd_mm.PCAProjection')])
     with pytest.raises(RuntimeError, match='FitProjectionsHook'):
         train_losses(distiller)
-    assert set(distiller.losses_to_fit()) == {'fpn'}
-    distiller.fit_projections([raw_batch(seed=s) for s in range(3)], num_batches=2,
-                              progress=False)
-    assert distiller.losses_to_fit() == {}
+    assert set(losses_to_fit(distiller)) == {'fpn'}
+    fit_projections(distiller, [raw_batch(seed=s) for s in range(3)], num_batches=2,
+                    progress=False)
+    assert losses_to_fit(distiller) == {}
     projection = distiller.distill_losses['fpn'].projections[0]
     torch.testing.assert_close(projection.weight.t() @ projection.weight, torch.eye(8),
                                atol=1e-4, rtol=0)
@@ -238,17 +240,18 @@ def test_projections_file_round_trip(retina_checkpoint, tmp_path):
     pca = [fpn_point(k=8, projection='rdimkd_mm.PCAProjection')]
     fitted = build_distiller(model_cfg(RETINA_STUDENT), model_cfg(RETINA_TEACHER),
                              retina_checkpoint, distill=pca)
-    torch.save(dict(state_dict=fitted.fitted_state_dict()), tmp_path / 'pca.pth')
+    torch.save(dict(state_dict=fitted_state_dict(fitted)), tmp_path / 'pca.pth')
     loaded = build_distiller(model_cfg(RETINA_STUDENT), model_cfg(RETINA_TEACHER),
-                             retina_checkpoint, distill=pca, fit=False,
-                             projections_file=str(tmp_path / 'pca.pth'))
-    assert loaded.losses_to_fit() == {}
-    for key, value in fitted.fitted_state_dict().items():
-        assert torch.equal(value, loaded.fitted_state_dict()[key]), key
+                             retina_checkpoint, distill=pca, fit=False)
+    load_projections(loaded, str(tmp_path / 'pca.pth'))
+    assert losses_to_fit(loaded) == {}
+    for key, value in fitted_state_dict(fitted).items():
+        assert torch.equal(value, fitted_state_dict(loaded)[key]), key
+    other = build_distiller(model_cfg(RETINA_STUDENT), model_cfg(RETINA_TEACHER),
+                            retina_checkpoint, fit=False,
+                            distill=[fpn_point(k=4, projection='rdimkd_mm.PCAProjection')])
     with pytest.raises(ValueError, match='does not match'):
-        build_distiller(model_cfg(RETINA_STUDENT), model_cfg(RETINA_TEACHER), retina_checkpoint,
-                        distill=[fpn_point(k=4, projection='rdimkd_mm.PCAProjection')],
-                        fit=False, projections_file=str(tmp_path / 'pca.pth'))
+        load_projections(other, str(tmp_path / 'pca.pth'))
 
 
 def test_teacher_input_is_renormalised_for_a_different_preprocessor():

@@ -15,6 +15,7 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 
 import rdimkd_mm  # noqa: F401
+from rdimkd_mm.engine.projection_fit import fit_projections, fitted_state_dict
 from conftest import REPO_ROOT, det_data_options
 from test_distiller import (RETINA_STUDENT, RETINA_TEACHER, build_distiller, fpn_point, model_cfg,
                             raw_batch, save_teacher)
@@ -36,11 +37,11 @@ def worker(rank: int, tmp: str, checkpoint: str) -> None:
     torch.manual_seed(rank)  # different student init per rank: DDP must broadcast rank 0's
     distiller = build_distiller(model_cfg(RETINA_STUDENT), model_cfg(RETINA_TEACHER), checkpoint,
                                 distill=PCA)
-    distiller.fit_projections(batches_of(rank), num_batches=2, progress=False)
+    fit_projections(distiller, batches_of(rank), num_batches=2, progress=False)
     model = MMDistributedDataParallel(module=distiller)
     optim = build_optim_wrapper(model, dict(optimizer=dict(type='SGD', lr=0.01)))
     model.train_step(raw_batch(seed=100 + rank), optim)
-    torch.save(dict(projections=distiller.fitted_state_dict(),
+    torch.save(dict(projections=fitted_state_dict(distiller),
                     student=distiller.student.state_dict()), f'{tmp}/rank{rank}.pth')
     torch_dist.destroy_process_group()
 
@@ -63,8 +64,8 @@ def test_two_ranks_agree(tmp_path: Path):
     single = build_distiller(model_cfg(RETINA_STUDENT), model_cfg(RETINA_TEACHER), checkpoint,
                              distill=PCA)
     union = [b for pair in zip(batches_of(0), batches_of(1)) for b in pair]
-    single.fit_projections(union, num_batches=4, progress=False)
-    reference = single.fitted_state_dict()
+    fit_projections(single, union, num_batches=4, progress=False)
+    reference = fitted_state_dict(single)
     for key, value in reference.items():
         if key.endswith(('eigenvalues', 'mean', 'explained_variance_ratio')):
             torch.testing.assert_close(ranks[0]['projections'][key], value, atol=1e-5,

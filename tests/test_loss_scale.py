@@ -11,6 +11,7 @@ from mmengine.config import Config
 from mmengine.logging import MessageHub
 from mmengine.registry import init_default_scope
 
+from rdimkd_mm.engine.projection_fit import fit_projections
 from rdimkd_mm.registry import MODELS
 from rdimkd_mm.utils import build_model, resolve_config_path
 from test_configs import fake_batch
@@ -97,7 +98,7 @@ def first_ratios(pair, tmp_path) -> tuple:
     distiller.init_weights()  # what the Runner does: e.g. the detection heads' prior biases
     distiller.train()
     MessageHub.get_current_instance().update_info('iter', 0)  # YOLOX's batch resize reads it
-    distiller.fit_projections([fake_batch(scope, n=2)], num_batches=1, progress=False)
+    fit_projections(distiller, [fake_batch(scope, n=2)], num_batches=1, progress=False)
     data = distiller.data_preprocessor(fake_batch(scope, n=2), False)
     losses = distiller(**data, mode='loss')
     ratio = float(losses['kd_ratio_kd'])

@@ -9,7 +9,7 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from torch import nn
 
-from rdimkd_mm.models.distillers.loss_config import check_loss_config
+from rdimkd_mm.models.distillers.point_config import check_loss_config
 from rdimkd_mm.models.losses import CWDLoss, PKDLoss
 from rdimkd_mm.utils import build_model
 from conftest import REPO_ROOT, det_data_options, run_cases, seg_data_options

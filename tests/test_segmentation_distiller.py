@@ -9,6 +9,7 @@ from mmengine.registry import init_default_scope
 from mmengine.structures import PixelData
 
 import rdimkd_mm  # noqa: F401
+from rdimkd_mm.engine.projection_fit import fit_projections
 from rdimkd_mm.registry import MODELS
 from rdimkd_mm.utils import build_model, resolve_config_path
 
@@ -66,7 +67,7 @@ def distil(student: dict, teacher: dict, tmp_path: Path, distill: list):
     distiller = MODELS.build(dict(type='rdimkd_mm.FeatureDistiller', student=student,
                                   teacher=teacher, teacher_checkpoint=str(tmp_path / 'teacher.pth'),
                                   distill=distill, probe_size=(SIZE, SIZE)))
-    distiller.fit_projections([raw_batch()], num_batches=1, progress=False)  # the loss scales
+    fit_projections(distiller, [raw_batch()], num_batches=1, progress=False)  # the loss scales
     return distiller
 
 

@@ -217,8 +217,9 @@ def test_projections_fitted_offline_are_used_without_refitting(det_root, det_tea
     run_tool('fit_projections.py', DET_DISTILL, tmp_path / 'pca.pth', '--num-batches', '2',
              '--cfg-options', *options)
     output = run_tool('train.py', DET_DISTILL, '--work-dir', tmp_path / 'kd', '--cfg-options',
-                      *iters(1, 1), f'model.projections_file={tmp_path / "pca.pth"}', *options)
-    assert 'Fitting projections' not in output
+                      *iters(1, 1), f'custom_hooks.0.projections_file={tmp_path / "pca.pth"}',
+                      *options)
+    assert 'Fitting projections' not in output and 'loaded from' in output
     fitted = torch.load(tmp_path / 'pca.pth')['state_dict']
     trained = torch.load(tmp_path / 'kd' / 'iter_1.pth')['state_dict']
     for key, value in fitted.items():

@@ -3,8 +3,9 @@
     python tools/fit_projections.py DISTILL_CONFIG OUT_FILE [--num-batches 100]
 
 Streams training batches of the config's train dataloader through the frozen teacher, exactly
-as FitProjectionsHook does before training, and saves the fitted projections. Point later runs
-at the file with ``model.projections_file=OUT_FILE`` so they skip the fit.
+as FitProjectionsHook does before training, and saves the fitted projections and loss scales.
+Later runs load the file instead of fitting: ``FitProjectionsHook(projections_file=OUT_FILE)``,
+e.g. ``--cfg-options custom_hooks.0.projections_file=OUT_FILE``.
 """
 import argparse
 import os
@@ -16,6 +17,7 @@ from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 
 import rdimkd_mm  # noqa: F401
+from rdimkd_mm.engine.projection_fit import fit_projections, fitted_state_dict, losses_to_fit
 from rdimkd_mm.registry import MODELS
 
 
@@ -36,16 +38,17 @@ def main() -> None:
         cfg.merge_from_dict(args.cfg_options)
     with DefaultScope.overwrite_default_scope(cfg.default_scope):
         distiller = MODELS.build(cfg.model)
-        if not distiller.losses_to_fit():
-            raise SystemExit(f'{args.config} has no PCA/autoencoder projection to fit.')
+        if not losses_to_fit(distiller):
+            raise SystemExit(f'{args.config} has no projection or loss scale to fit.')
         loader = Runner.build_dataloader(cfg.train_dataloader, seed=cfg.get('randomness', {}).get(
             'seed', 0))
         distiller.train()
-        distiller.fit_projections(loader, args.num_batches)
+        fit_projections(distiller, loader, args.num_batches)
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-    torch.save(dict(state_dict=distiller.fitted_state_dict()), args.out)
-    print(f'\nSaved the fitted projections to {args.out}; use them with '
-          f'--cfg-options model.projections_file={args.out}')
+    torch.save(dict(state_dict=fitted_state_dict(distiller)), args.out)
+    print(f'\nSaved the fitted projections and loss scales to {args.out}; use them with '
+          "FitProjectionsHook(projections_file=...), e.g. --cfg-options "
+          f'custom_hooks.0.projections_file={args.out}')
 
 
 if __name__ == '__main__':

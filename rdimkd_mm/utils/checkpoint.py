@@ -47,7 +47,8 @@ class CheckpointError(RuntimeError):
 _HINTS = {
     'teacher': 'train the teacher first (python tools/train.py TEACHER_CONFIG) or get its '
     'weights from the model zoo, then set model.teacher_checkpoint to the file',
-    'projections': 'write it with tools/fit_projections.py or drop model.projections_file',
+    'projections': 'write it with tools/fit_projections.py, or drop projections_file from '
+    'FitProjectionsHook to fit before training',
     'resume': 'resume from another checkpoint of the run, or give --resume without a path: it '
     'takes the newest readable checkpoint in the work dir',
     'load_from': 'set load_from to a checkpoint written by tools/train.py, or to None',

@@ -1,22 +1,20 @@
 import copy
 import logging
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmengine.logging import print_log
 from mmengine.model import BaseModel, revert_sync_batchnorm
-from mmengine.utils import ProgressBar
 from torch import Tensor, nn
 
 from rdimkd_mm.registry import MODELS
-from rdimkd_mm.utils.checkpoint import (checkpoint_file, load_checkpoint_strict, read_state_dict,
-                                        state_dict_mismatch)
+from rdimkd_mm.utils.checkpoint import checkpoint_file, load_checkpoint_strict
 from rdimkd_mm.utils.model_config import ModelSpec, build_model, load_model_config
-from .feature_probe import dummy_batch, features_of
 from .feature_taps import FeatureTaps
 from .input_adapter import TeacherInputAdapter
-from .loss_config import check_loss_config
+from .model_checks import check_top_level_preprocessor, check_whole_model
 from .point_check import PointCheck
+from .point_config import parse_points
 
 ForwardResults = Union[Dict[str, Tensor], list, Tensor, Tuple[Tensor, ...]]
 
@@ -61,8 +59,6 @@ class FeatureDistiller(BaseModel):
             ``student``/``teacher`` are feature addresses (module names, optionally indexed:
             ``'neck[0]'``); ``name`` defaults to the teacher address. ``loss`` is any
             registered distillation loss: ``RdimKDLoss``, ``PKDLoss`` or ``CWDLoss``.
-        projections_file (str, optional): File written by ``tools/fit_projections.py`` with
-            already fitted projections (PCA/autoencoder); loaded strictly. Default: None.
         teacher_early_exit (bool): Stop the teacher's forward once every distilled feature is
             recorded. Default: True.
         probe_size (tuple[int, int]): (H, W) of the construction-time probe input.
@@ -78,7 +74,6 @@ class FeatureDistiller(BaseModel):
                  teacher: ModelSpec,
                  teacher_checkpoint: str,
                  distill: Sequence[dict],
-                 projections_file: Optional[str] = None,
                  teacher_early_exit: bool = True,
                  probe_size: Tuple[int, int] = (256, 256),
                  data_preprocessor: Optional[dict] = None,
@@ -86,15 +81,15 @@ class FeatureDistiller(BaseModel):
         if not distill:
             raise ValueError('`distill` is empty: name at least one feature to distil.')
         student_cfg, self.scope = load_model_config(student)
-        _check_top_level_preprocessor(data_preprocessor, student_cfg.get('data_preprocessor'))
-        points = self._parse_points(distill)  # checks the loss configs before any build
+        check_top_level_preprocessor(data_preprocessor, student_cfg.get('data_preprocessor'))
+        points = parse_points(distill)  # checks the loss configs before any build
         student_model, _ = build_model(dict(student_cfg, _scope_=self.scope))
-        _check_whole_model(student_model, 'student')
+        check_whole_model(student_model, 'student')
         super().__init__(data_preprocessor=student_model.data_preprocessor, init_cfg=init_cfg)
         self.student = student_model
 
         teacher_model, teacher_scope = build_model(teacher)
-        _check_whole_model(teacher_model, 'teacher')
+        check_whole_model(teacher_model, 'teacher')
         if teacher_scope != self.scope:
             raise ValueError(f'The student is a {self.scope} model but the teacher a '
                              f'{teacher_scope} model; distil within one library.')
@@ -116,7 +111,8 @@ class FeatureDistiller(BaseModel):
                                         'student')
         self.teacher_taps = FeatureTaps(self.teacher, [p['teacher'] for p in self.points],
                                         'teacher')
-        student_feats, teacher_feats = self._probe(probe_size)
+        student_feats = self.student_taps.calibrate(self.student, self.scope, probe_size)
+        teacher_feats = self.teacher_taps.calibrate(self.teacher, self.scope, probe_size)
         self.distill_losses = nn.ModuleDict()
         for point in self.points:
             s_feats, t_feats = student_feats[point['student']], teacher_feats[point['teacher']]
@@ -130,43 +126,7 @@ class FeatureDistiller(BaseModel):
                     student_channels=s_feats[0].shape[0],
                     teacher_channels=t_feats[0].shape[0],
                     num_levels=len(t_feats)))
-        if projections_file is not None:
-            self.load_projections(projections_file)
         self._scale_checked = False
-
-    # ------------------------------------------------------------------ construction helpers
-    @staticmethod
-    def _parse_points(distill: Sequence[dict]) -> List[dict]:
-        points, names = [], set()
-        for i, point in enumerate(distill):
-            missing = {'student', 'teacher', 'loss'} - set(point)
-            if missing:
-                raise KeyError(f'distill[{i}] lacks {sorted(missing)}; each point needs '
-                               '`student`, `teacher` (feature addresses) and `loss`.')
-            name = point.get('name', point['teacher'])
-            name = ''.join(c if c.isalnum() else '_' for c in name).strip('_')
-            if name in names:
-                raise ValueError(f'Two distillation points are named {name!r}; give them '
-                                 'distinct `name`s.')
-            names.add(name)
-            check_loss_config(point['loss'], name)
-            points.append(dict(point, name=name))
-        return points
-
-    @torch.no_grad()
-    def _probe(self, size: Tuple[int, int]) -> Tuple[dict, dict]:
-        """One eval-mode forward of each model: features per address, calls per module."""
-        features = []
-        for model, taps in ((self.student, self.student_taps), (self.teacher, self.teacher_taps)):
-            was_training = model.training
-            model.eval()
-            with taps.recording():
-                model(*dummy_batch(self.scope, size), mode='tensor')
-            taps.expected_calls = taps.count_calls()
-            features.append({address: features_of(feats, size)
-                             for address, feats in taps.collect().items()})
-            model.train(was_training)
-        return features[0], features[1]
 
     # ----------------------------------------------------------------------- model plumbing
     def _apply(self, fn, *args, **kwargs):
@@ -281,107 +241,8 @@ class FeatureDistiller(BaseModel):
                 'values in the log follow this ratio).', logger='current',
                 level=logging.WARNING)
 
-    # ---------------------------------------------------------------- fitted projections
-    def losses_to_fit(self) -> Dict[str, nn.Module]:
-        """The losses (by point name) whose projections or scales still need the fit."""
-        return {
-            point['name']: self.distill_losses[point['name']]
-            for point in self.points
-            if not getattr(self.distill_losses[point['name']], 'is_fitted', True)
-        }
-
-    def fit_projections(self, batches: Iterable[dict], num_batches: int,
-                        progress: bool = True) -> None:
-        """Fit the projections (PCA/autoencoder) and the loss scales on teacher features.
-
-        Args:
-            batches (Iterable[dict]): Training batches as the dataloader yields them (before
-                the data preprocessor).
-            num_batches (int): Batches to stream (per rank).
-            progress (bool): Show a progress bar. Default: True.
-        """
-        to_fit = self.losses_to_fit()
-        if not to_fit:
-            return
-        points = [p for p in self.points if p['name'] in to_fit]
-        for loss in to_fit.values():
-            loss.fit_begin()
-        bar = ProgressBar(num_batches) if progress else None
-        seen = 0
-        for data in batches:
-            if seen == num_batches:
-                break
-            batch = self.data_preprocessor(data, True)
-            feats = self.teacher_features(batch['inputs'], batch['data_samples'])
-            for point in points:
-                for level, feat in enumerate(feats[point['teacher']]):
-                    to_fit[point['name']].fit_step(level, feat)
-            seen += 1
-            if bar is not None:
-                bar.update()
-        if seen < num_batches:
-            print_log(f'fit_projections: the dataloader gave only {seen} of {num_batches} '
-                      'batches.', logger='current')
-        for name, loss in to_fit.items():
-            loss.fit_end()
-            for line in getattr(loss, 'fit_summary', lambda: [])():
-                print_log(f'Fitted point {name!r}, {line}', logger='current')
-
-    def fitted_state_dict(self) -> Dict[str, Tensor]:
-        """What the fit sets (projections and loss scales), keyed as in ``distill_losses``."""
-        return {
-            key: value
-            for key, value in self.distill_losses.state_dict().items()
-            if '.projections.' in key or key.endswith(('.scales', '.scales_fitted'))
-        }
-
-    def load_projections(self, path: str) -> None:
-        """Load projections saved by ``tools/fit_projections.py`` (strict)."""
-        state = read_state_dict(path, what='projections')
-        mismatch = state_dict_mismatch(self.fitted_state_dict(), state)
-        if mismatch:
-            raise ValueError(f'Projections file {path!r} does not match this distiller '
-                             f'({mismatch}); refit it with tools/fit_projections.py for this '
-                             'config.')
-        self.distill_losses.load_state_dict(state, strict=False)
-
 
 def _detached_sum(loss) -> Tensor:
     """A logged loss (a tensor or a list of per-level tensors) as one detached scalar."""
     loss = sum(loss) if isinstance(loss, (list, tuple)) else loss
     return loss.detach() if isinstance(loss, Tensor) else torch.tensor(float(loss))
-
-
-def _check_whole_model(model: nn.Module, role: str) -> None:
-    """The student and the teacher must be whole detectors/segmentors, not a backbone alone."""
-    if not isinstance(model, BaseModel):
-        raise TypeError(
-            f'The {role} is a {type(model).__name__}, not a detector or segmentor: the '
-            'distiller needs a whole model (an mmengine BaseModel with a data_preprocessor, '
-            f'loss and predict), e.g. {role}=_base_.model of the {role} config, or a config '
-            "file. To distil only a backbone, give its whole model and name 'backbone' as the "
-            "points' feature address.")
-
-
-def _check_top_level_preprocessor(given: Optional[dict], student: Optional[dict]) -> None:
-    """mmengine's Runner passes a config's top-level ``data_preprocessor`` to the model (mmseg
-    configs have one); accept it only when it is the student's own, up to the ``_scope_``
-    bookkeeping key mmengine adds to one copy and not the other."""
-    if given is None:
-        return
-    given, student = _without_scope(given), _without_scope(student or {})
-    if given != student:
-        keys = sorted(k for k in set(given) | set(student) if given.get(k) != student.get(k))
-        raise ValueError(
-            'The top-level data_preprocessor differs from the student\'s model.data_preprocessor '
-            f'in {keys}; the distiller normalises with the student\'s (and the teacher\'s) own. '
-            'Set both to the same values (e.g. --cfg-options data_preprocessor.size=... '
-            'model.student.data_preprocessor.size=...), or remove the top-level one.')
-
-
-def _without_scope(value):
-    if isinstance(value, dict):
-        return {k: _without_scope(v) for k, v in value.items() if k != '_scope_'}
-    if isinstance(value, (list, tuple)):
-        return [_without_scope(v) for v in value]
-    return value

@@ -4,7 +4,10 @@ import re
 from contextlib import contextmanager
 from typing import Dict, Iterator, List, Sequence, Tuple, Union
 
+import torch
 from torch import Tensor, nn
+
+from .feature_probe import Feature, dummy_batch, features_of
 
 _ADDRESS = re.compile(r'^(?P<module>[\w.]+?)'
                       r'(\[((?P<index>-?\d+)|(?P<start>-?\d*):(?P<stop>-?\d*))\])?$')
@@ -171,6 +174,22 @@ class FeatureTaps:
             raise IndexError(f'Feature address {address!r}: the {self.side} module output has '
                              f'{len(call)} element(s), index {index} is out of range.')
         return [call[index]]
+
+    @torch.no_grad()
+    def calibrate(self, model: nn.Module, scope: str,
+                  size: Tuple[int, int]) -> Dict[str, List[Feature]]:
+        """Probe the tapped ``model`` once (eval mode, a zero image of ``size``, library
+        ``scope``): set :attr:`expected_calls` (for early exit) and return every address's
+        features as (C, H, W) shapes and strides."""
+        was_training = model.training
+        model.eval()
+        try:
+            with self.recording():
+                model(*dummy_batch(scope, size), mode='tensor')
+        finally:
+            model.train(was_training)
+        self.expected_calls = self.count_calls()
+        return {address: features_of(feats, size) for address, feats in self.collect().items()}
 
     def count_calls(self) -> Dict[str, int]:
         """Calls per tapped module in the last recording (before :meth:`collect`)."""

@@ -190,7 +190,7 @@ class RdimKDLoss(BaseDistillLoss):
                 raise RuntimeError(
                     f'RdimKDLoss: {what} is not fitted: add '
                     "dict(type='rdimkd_mm.FitProjectionsHook') to custom_hooks or give the "
-                    "distiller a `projections_file` written by tools/fit_projections.py.")
+                    "hook a `projections_file` written by tools/fit_projections.py.")
             # Under autocast (--amp) the projections and the squared error run in float32:
             # the distance of two nearly equal projected features loses most of its bits in
             # float16/bfloat16. The connector above still runs in the autocast dtype; the

@@ -1,4 +1,5 @@
-"""Check a distillation point's loss config (types and options) before anything is built."""
+"""The distiller's ``distill`` list: point names, and each point's loss config (types and
+options) checked before anything is built."""
 import difflib
 import inspect
 from typing import List, Sequence
@@ -10,6 +11,31 @@ from ..projections import BaseProjection
 #: Options the distiller (loss) or the loss (projection) fills in from the probed features.
 _LOSS_FILLED = ('student_channels', 'teacher_channels', 'num_levels')
 _PROJECTION_FILLED = ('in_channels', )
+
+
+def parse_points(distill: Sequence[dict]) -> List[dict]:
+    """The ``distill`` list with each point's ``name`` filled in (from the teacher address,
+    made identifier-safe) and its loss config checked.
+
+    Raises:
+        KeyError: for a point without ``student``, ``teacher`` or ``loss``.
+        ValueError: for two points of one name, or a bad loss config.
+    """
+    points, names = [], set()
+    for i, point in enumerate(distill):
+        missing = {'student', 'teacher', 'loss'} - set(point)
+        if missing:
+            raise KeyError(f'distill[{i}] lacks {sorted(missing)}; each point needs '
+                           '`student`, `teacher` (feature addresses) and `loss`.')
+        name = point.get('name', point['teacher'])
+        name = ''.join(c if c.isalnum() else '_' for c in name).strip('_')
+        if name in names:
+            raise ValueError(f'Two distillation points are named {name!r}; give them '
+                             'distinct `name`s.')
+        names.add(name)
+        check_loss_config(point['loss'], name)
+        points.append(dict(point, name=name))
+    return points
 
 
 def check_loss_config(loss: dict, point: str) -> None:
