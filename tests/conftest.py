@@ -100,7 +100,7 @@ for case in json.loads(sys.argv[1]):
             runpy.run_path(case['tool'], run_name='__main__')
     except BaseException as e:  # SystemExit (argparse) included
         error = f'{type(e).__name__}: {e}'
-    print('=== RESULT ' + json.dumps(error), flush=True)
+    print('\n=== RESULT ' + json.dumps(error), flush=True)  # after a last unended line
 """
 
 

@@ -6,7 +6,12 @@
 2. trains the teacher, or reuses its checkpoint if the work dir already has it;
 3. trains the student alone (baseline) and the student with RdimKD on the same schedule;
 4. evaluates all three with tools/test.py (the config's own mmdet/mmseg evaluator);
-5. prints a table and writes it, with the timings, to results/demo/<task>_results.{md,json}.
+5. prints a table and writes it, with the timings, to results/demo/<task>_results.{md,json};
+6. writes the pictures to results/demo/: ``<task>_kd_features_<point>.png`` (the teacher's and
+   the student's projected features at the end of the distillation, drawn by the config's
+   ``ProjectedFeatureVisHook``), ``<task>_curves.png`` (tools/plot_logs.py on the distilled
+   run) and ``<task>_predictions/*.png`` (tools/compare_predictions.py: ground truth, teacher,
+   baseline and distilled student).
 
 Every step is an ordinary tools/*.py command, printed before it runs, so each can be rerun by
 hand.
@@ -17,11 +22,12 @@ import os
 import os.path as osp
 import platform
 import shlex
+import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,7 +56,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--task', choices=sorted(TASKS), default='det')
     parser.add_argument('--work-root', default='work_dirs/demo')
     parser.add_argument('--results-dir', default='results/demo',
-                        help='where the table is written (markdown + JSON)')
+                        help='where the table (markdown + JSON) and the pictures are written')
     parser.add_argument('--seed', type=int, default=0, help='seed of every training run')
     parser.add_argument('--teacher-iters', type=int, help='override the teacher schedule')
     parser.add_argument('--student-iters', type=int,
@@ -87,8 +93,9 @@ def latest_checkpoint(work_dir: Path) -> Path:
 def train(config: str, work_dir: Path, options: List[str]) -> float:
     start = time.time()
     # No validation during training: the three models are evaluated below, the same way. The
-    # demo owns its work dirs: a rerun replaces the models of the previous one.
-    run(['tools/train.py', config, '--work-dir', str(work_dir), '--overwrite', '--cfg-options',
+    # demo owns its work dirs: a rerun deletes the previous one (its logs included).
+    shutil.rmtree(work_dir, ignore_errors=True)
+    run(['tools/train.py', config, '--work-dir', str(work_dir), '--cfg-options',
          'train_cfg.val_interval=1000000', *options])
     return time.time() - start
 
@@ -98,6 +105,32 @@ def evaluate(config: str, checkpoint: Path, work_dir: Path, options: List[str]) 
          '--cfg-options', *options])
     log = sorted(work_dir.glob('*/*.json'))[-1]
     return json.loads(log.read_text().strip().splitlines()[-1])
+
+
+def draw_pictures(task: str, kd_dir: Path, results_dir: Path, models: List[str],
+                  options: List[str]) -> None:
+    """Write the demo's pictures to ``results_dir`` (see the module docstring).
+
+    Args:
+        task (str): ``'det'`` or ``'seg'``, the file name prefix.
+        kd_dir (Path): Work dir of the distillation run (one run: it is deleted before).
+        results_dir (Path): Where the pictures go.
+        models (list[str]): ``--model LABEL CONFIG CHECKPOINT`` arguments of
+            tools/compare_predictions.py.
+        options (list[str]): ``--cfg-options`` of every model (the data).
+    """
+    last: Dict[str, Tuple[int, Path]] = {}  # point -> the hook's last picture
+    for path in kd_dir.glob('*/vis_data/vis_image/kd_features_*.png'):
+        point, step = path.stem[len('kd_features_'):].rsplit('_', 1)
+        if int(step) > last.get(point, (-1, path))[0]:
+            last[point] = (int(step), path)
+    for point, (_, path) in sorted(last.items()):
+        shutil.copyfile(path, results_dir / f'{task}_kd_features_{point}.png')
+    run(['tools/plot_logs.py', str(kd_dir), '--out', str(results_dir / f'{task}_curves.png')])
+    predictions = results_dir / f'{task}_predictions'
+    shutil.rmtree(predictions, ignore_errors=True)
+    run(['tools/compare_predictions.py', str(predictions), *models, '--num-images', '2',
+         '--cfg-options', *options])
 
 
 def main() -> None:
@@ -124,15 +157,21 @@ def main() -> None:
     kd_options = [f'model.teacher_checkpoint={teacher_ckpt}', *student_schedule, *data]
     seconds['rdimkd'] = train(task['distill'], work_root / 'rdimkd', kd_options)
 
-    rows = []
+    rows, models = [], []
     for name, config, work_dir, options in (
             ('teacher', task['teacher'], teacher_dir, data),
             ('student (baseline)', task['student'], work_root / 'baseline', data),
             ('student + RdimKD-R', task['distill'], work_root / 'rdimkd', kd_options)):
         checkpoint = latest_checkpoint(work_dir)
         result = evaluate(config, checkpoint, work_dir / 'eval', options)
+        # mmdet's CocoMetric returns nothing when no box passes the score threshold (a very
+        # short schedule): that is an mAP of 0.
         rows.append(dict(model=name, config=config, checkpoint=osp.relpath(checkpoint, REPO_ROOT),
-                         metric=result[task['metric']]))
+                         metric=result.get(task['metric'], 0.0)))
+        models += ['--model', name, config, str(checkpoint)]
+    results_dir = REPO_ROOT / args.results_dir
+    results_dir.mkdir(parents=True, exist_ok=True)
+    draw_pictures(args.task, work_root / 'rdimkd', results_dir, models, data)
     total = time.time() - demo_start
 
     header = f'| model | {task["metric_name"]} | config |\n|---|---|---|\n'
@@ -142,8 +181,6 @@ def main() -> None:
     summary = (f'{table}\nTraining time: {timing}; whole demo {total / 60:.1f} min.\n')
     command = f'python tools/distill_demo.py --task {args.task}'
     print(f'\n{summary}')
-    results_dir = REPO_ROOT / args.results_dir
-    results_dir.mkdir(parents=True, exist_ok=True)
     (results_dir / f'{args.task}_results.md').write_text(
         f'Written by `{command}` on {platform.node() or "this machine"} '
         f'({os.cpu_count()} CPU cores, {time.strftime("%Y-%m-%d")}).\n\n{summary}')

@@ -19,4 +19,9 @@ model = dict(
                 normalize=None,  # the raw loss: the weight was tuned for it
                 loss_weight=0.1)),
     ])
-custom_hooks = [dict(type='rdimkd_mm.FitProjectionsHook', num_batches=20)]
+# The fit before training; pictures of the projected teacher and student features of two
+# validation images every 200 iterations and at the end (WORK_DIR/<time>/vis_data/vis_image/).
+custom_hooks = [
+    dict(type='rdimkd_mm.FitProjectionsHook', num_batches=20),
+    dict(type='rdimkd_mm.ProjectedFeatureVisHook', interval=200),
+]

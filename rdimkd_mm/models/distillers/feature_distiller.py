@@ -187,6 +187,31 @@ class FeatureDistiller(BaseModel):
             self.teacher(self.teacher_input(inputs), data_samples, mode='tensor')
         return self.teacher_taps.collect()
 
+    @torch.no_grad()
+    def projected_features(self, inputs: Tensor, data_samples: Optional[list] = None
+                           ) -> Dict[str, List[Tuple[Tensor, Tensor]]]:
+        """What the KD loss compares, for pictures: ``{point name: [(teacher, student)]}``.
+
+        One ``(K^T F_t, K^T connector(F_s))`` pair per level, (N, k, H, W) each, from the
+        student's ``tensor`` forward and the teacher's (in the models' current modes).
+
+        Args:
+            inputs (Tensor): (N, 3, H, W) batch from the (student's) data preprocessor.
+            data_samples (list, optional): Its data samples.
+        """
+        teacher_feats = self.teacher_features(inputs, data_samples)
+        with self.student_taps.recording():
+            self.student(inputs, data_samples, mode='tensor')
+        student_feats = self.student_taps.collect()
+        projected = {}
+        for point in self.points:
+            loss = self.distill_losses[point['name']]
+            pairs = loss.connected_levels(student_feats[point['student']],
+                                          teacher_feats[point['teacher']])
+            projected[point['name']] = [loss.project_level(level, connected, teacher)
+                                        for level, (connected, teacher) in enumerate(pairs)]
+        return projected
+
     def loss(self, inputs: Tensor, data_samples: Optional[list] = None) -> Dict[str, Tensor]:
         """Student task losses plus one KD loss per distillation point.
 

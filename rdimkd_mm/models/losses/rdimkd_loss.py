@@ -1,4 +1,4 @@
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import torch
 from torch import Tensor, nn
@@ -169,6 +169,36 @@ class RdimKDLoss(BaseDistillLoss):
             lines.append(f'level {level}: ' + ', '.join(parts))
         return lines
 
+    def project_level(self, level: int, connected: Tensor, teacher: Tensor
+                      ) -> Tuple[Tensor, Tensor]:
+        """Both features of one level in the subspace: ``(K^T F_t, K^T G_s)``.
+
+        Args:
+            level (int): The level.
+            connected (Tensor): (N, C_t, H, W) connected, aligned student feature ``G_s`` (see
+                :meth:`connected_levels`).
+            teacher (Tensor): (N, C_t, H, W) teacher feature.
+
+        Returns:
+            tuple[Tensor, Tensor]: (teacher, student) projections, (N, k, H, W) each, float32;
+            only the student's carries gradients.
+        """
+        projection = self.projections[level]
+        if not (projection.is_fitted and self.scales_fitted):
+            what = (f'{type(projection).__name__} of level {level}'
+                    if not projection.is_fitted else "the teacher's scale (normalize="
+                    "'teacher')")
+            raise RuntimeError(
+                f'RdimKDLoss: {what} is not fitted: add '
+                "dict(type='rdimkd_mm.FitProjectionsHook') to custom_hooks or give the "
+                "hook a `projections_file` written by tools/fit_projections.py.")
+        # Under autocast (--amp) the projections (and so the squared error) run in float32:
+        # the distance of two nearly equal projected features loses most of its bits in
+        # float16/bfloat16. The connector still runs in the autocast dtype; the casts below
+        # are differentiable, so gradients reach it and the student.
+        with torch.autocast(device_type=connected.device.type, enabled=False):
+            return projection(teacher.detach().float()), projection(connected.float())
+
     def level_losses(self, student_feats: Features, teacher_feats: Features) -> List[Tensor]:
         """Weighted loss of each level.
 
@@ -182,26 +212,11 @@ class RdimKDLoss(BaseDistillLoss):
         losses = []
         for level, (connected, teacher) in enumerate(
                 self.connected_levels(student_feats, teacher_feats)):
-            projection = self.projections[level]
-            if not (projection.is_fitted and self.scales_fitted):
-                what = (f'{type(projection).__name__} of level {level}'
-                        if not projection.is_fitted else "the teacher's scale (normalize="
-                        "'teacher')")
-                raise RuntimeError(
-                    f'RdimKDLoss: {what} is not fitted: add '
-                    "dict(type='rdimkd_mm.FitProjectionsHook') to custom_hooks or give the "
-                    "hook a `projections_file` written by tools/fit_projections.py.")
-            # Under autocast (--amp) the projections and the squared error run in float32:
-            # the distance of two nearly equal projected features loses most of its bits in
-            # float16/bfloat16. The connector above still runs in the autocast dtype; the
-            # casts below are differentiable, so gradients reach it and the student.
-            with torch.autocast(device_type=connected.device.type, enabled=False):
-                z_t = projection(teacher.detach().float())
-                z_s = projection(connected.float())
-                squared = (z_s - z_t).pow(2)
-                loss = squared.sum(1).mean() if self.reduction == 'sum' else squared.mean()
-                if self.normalize == 'teacher':
-                    loss = loss / self.scales[level]
+            z_t, z_s = self.project_level(level, connected, teacher)
+            squared = (z_s - z_t).pow(2)  # float32: autocast leaves these reductions alone
+            loss = squared.sum(1).mean() if self.reduction == 'sum' else squared.mean()
+            if self.normalize == 'teacher':
+                loss = loss / self.scales[level]
             losses.append(self.loss_weight * loss)
         return losses
 
