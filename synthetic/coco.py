@@ -37,7 +37,6 @@ _ASPECT_RANGES: Dict[str, Tuple[float, float]] = {
 }
 _SPLIT_KEYS = {'train': 0, 'val': 1}
 _SHIFT = 4  # sub-pixel bits for cv2 polygon drawing
-_SMALL_PROB = 0.3  # share of small objects (8-16 px long side)
 _JPEG_QUALITY = 90
 
 
@@ -104,20 +103,22 @@ def _unit_shape(
     raise ValueError(f'unknown shape {name!r}')
 
 
-def _sample_shape(rng: np.random.Generator, height: int, width: int) -> _Shape:
+def _sample_shape(rng: np.random.Generator, height: int, width: int,
+                  small_prob: float, rotation: float) -> _Shape:
     """Sample a class, size, aspect ratio, rotation and a position inside
-    the image."""
+    the image; a share ``small_prob`` of the shapes is small (8-16 px) and
+    the rotation is up to ``rotation`` x 360 degrees."""
     label = int(rng.integers(len(SYNTHETIC_COCO_CLASSES)))
     name = SYNTHETIC_COCO_CLASSES[label]
     outline, hole = _unit_shape(name, rng)
-    if rng.random() < _SMALL_PROB:
+    if rng.random() < small_prob:
         long_side = rng.uniform(8, 16)
     else:
         max_side = 0.6 * min(height, width)
         long_side = np.exp(rng.uniform(np.log(16), np.log(max_side)))
     aspect = np.exp(rng.uniform(*np.log(_ASPECT_RANGES[name])))
     half = 0.5 * long_side * np.array([min(1.0, aspect), min(1.0, 1 / aspect)])
-    theta = rng.uniform(0, 2 * np.pi)
+    theta = rng.uniform(0, 2 * np.pi * rotation)
     rot = np.array([[np.cos(theta), -np.sin(theta)],
                     [np.sin(theta), np.cos(theta)]])
 
@@ -156,8 +157,8 @@ def _shape_alpha(shape: _Shape, box: Tuple[int, int, int, int]) -> np.ndarray:
     return alpha
 
 
-def _texture(rng: np.random.Generator, h: int, w: int,
-             avoid: np.ndarray) -> np.ndarray:
+def _texture(rng: np.random.Generator, h: int, w: int, avoid: np.ndarray,
+             patterns: bool = True) -> np.ndarray:
     """Random solid/gradient/stripes/checker/noise texture, (h, w, 3)
     float32.
 
@@ -172,7 +173,7 @@ def _texture(rng: np.random.Generator, h: int, w: int,
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     angle = rng.uniform(0, np.pi)
     proj = xx * np.cos(angle) + yy * np.sin(angle)
-    kind = int(rng.integers(5))
+    kind = int(rng.integers(5)) if patterns else 0
     if kind == 0:  # solid
         t = np.zeros((h, w), np.float32)
     elif kind == 1:  # linear gradient
@@ -262,7 +263,11 @@ def _render_image(rng: np.random.Generator,
                   height: int,
                   width: int,
                   max_objects: int = 12,
-                  min_visible: float = 0.4) -> Tuple[np.ndarray, List[_Shape]]:
+                  min_visible: float = 0.4,
+                  small_prob: float = 0.3,
+                  max_distractors: int = 8,
+                  rotation: float = 1.0,
+                  patterns: bool = True) -> Tuple[np.ndarray, List[_Shape]]:
     """Render one image and the shapes that are annotated in it.
 
     Shapes are sampled front to back; a shape is kept only if more than
@@ -275,17 +280,23 @@ def _render_image(rng: np.random.Generator,
         width: Image width.
         max_objects: Maximum number of sampled shapes (at least 1).
         min_visible: Minimum visible fraction of a kept shape.
+        small_prob: Share of small shapes (8-16 px long side).
+        max_distractors: Maximum number of unannotated distractors drawn
+            behind the shapes.
+        rotation: Maximum rotation of a shape, in full turns.
+        patterns: Whether shapes may be striped, chequered, graded or
+            noisy (else solid colours with pixel noise).
 
     Returns:
         tuple: The BGR image (H, W, 3) uint8 and the kept shapes, back to
         front.
     """
     img = _background(rng, height, width)
-    _draw_distractors(rng, img, int(rng.integers(0, 9)))
+    _draw_distractors(rng, img, int(rng.integers(0, max_distractors + 1)))
     covered = np.zeros((height, width), bool)
     kept = []
     for _ in range(int(rng.integers(1, max_objects + 1))):
-        shape = _sample_shape(rng, height, width)
+        shape = _sample_shape(rng, height, width, small_prob, rotation)
         box = _crop_box(shape.outline, height, width)
         alpha = _shape_alpha(shape, box)
         x0, y0, x1, y1 = box
@@ -298,7 +309,8 @@ def _render_image(rng: np.random.Generator,
         kept.append((shape, box, alpha))
     for shape, (x0, y0, x1, y1), alpha in reversed(kept):
         crop = img[y0:y1, x0:x1].astype(np.float32)
-        tex = _texture(rng, y1 - y0, x1 - x0, crop.reshape(-1, 3).mean(0))
+        tex = _texture(rng, y1 - y0, x1 - x0, crop.reshape(-1, 3).mean(0),
+                       patterns)
         a = alpha[..., None].astype(np.float32) / 255
         blended = crop + (tex - crop) * a
         img[y0:y1, x0:x1] = np.clip(blended, 0, 255).astype(np.uint8)
@@ -311,7 +323,7 @@ def _render_image(rng: np.random.Generator,
 
 def _generate_split(out_dir: str, split: str, num_images: int, seed: int,
                     image_size: Tuple[int, int], max_objects: int,
-                    min_visible: float, progress: bool) -> dict:
+                    min_visible: float, progress: bool, **render) -> dict:
     """Write the images and the annotation file of one split."""
     height, width = image_size
     img_dir = osp.join(out_dir, split)
@@ -321,7 +333,7 @@ def _generate_split(out_dir: str, split: str, num_images: int, seed: int,
     for i in track_iter_progress(indices) if progress else indices:
         rng = np.random.default_rng([seed, _SPLIT_KEYS[split], i])
         img, shapes = _render_image(rng, height, width, max_objects,
-                                    min_visible)
+                                    min_visible, **render)
         image_id = i + 1
         file_name = f'{image_id:06d}.jpg'
         cv2.imwrite(
@@ -364,6 +376,10 @@ def generate_coco_detection(out_dir: str,
                             image_size: Tuple[int, int] = (256, 256),
                             max_objects: int = 12,
                             min_visible: float = 0.4,
+                            small_prob: float = 0.3,
+                            max_distractors: int = 8,
+                            rotation: float = 1.0,
+                            patterns: bool = True,
                             progress: bool = True) -> dict:
     """Generate a synthetic shape detection dataset in the COCO format.
 
@@ -380,6 +396,13 @@ def generate_coco_detection(out_dir: str,
             keeps at least one.
         min_visible: A shape partly hidden by the shapes above it is
             annotated and drawn only if more than this fraction is visible.
+        small_prob: Share of small shapes (8-16 px long side); the others
+            are 16 px to 0.6 x the image's short side.
+        max_distractors: Maximum number of unannotated lines, arcs and blobs
+            drawn behind the shapes.
+        rotation: Maximum rotation of a shape, in full turns (0: upright).
+        patterns: Whether shapes may be striped, chequered, graded or
+            noisy; else solid colours with pixel noise.
         progress: Whether to show a progress bar.
 
     Returns:
@@ -391,5 +414,8 @@ def generate_coco_detection(out_dir: str,
     for split, num in (('train', num_train), ('val', num_val)):
         summary[split] = _generate_split(out_dir, split, num, seed,
                                          tuple(image_size), max_objects,
-                                         min_visible, progress)
+                                         min_visible, progress,
+                                         small_prob=small_prob,
+                                         max_distractors=max_distractors,
+                                         rotation=rotation, patterns=patterns)
     return summary

@@ -137,6 +137,36 @@ def test_coco_annotations_valid(det_root):
                 assert mask.shape == (128, 160) and mask.any()
 
 
+def test_coco_difficulty_options(tmp_path):
+    """The benchmark's easier set: no small shapes, fewer shapes, upright solid shapes."""
+
+    def boxes(root: Path, **options) -> list:
+        generate_coco_detection(str(root), num_train=30, num_val=1, image_size=(128, 128),
+                                progress=False, **options)
+        data = json.loads((root / 'annotations' / 'instances_train.json').read_text())
+        return data['annotations']
+
+    default = boxes(tmp_path / 'default')
+    easy = boxes(tmp_path / 'easy', max_objects=4, small_prob=0.0, max_distractors=0,
+                 rotation=0.0, patterns=False)
+
+    def long_side(ann: dict) -> float:
+        return max(ann['bbox'][2:])
+
+    # A shape's box is at least long_side / sqrt(2) wide (16 px: >= 11.3 px).
+    assert min(map(long_side, default)) < 11 <= min(map(long_side, easy))
+    per_image = np.bincount([a['image_id'] for a in easy])
+    assert per_image.max() <= 4 < np.bincount([a['image_id'] for a in default]).max()
+    # Upright rectangles fill their boxes; rotated ones do not.
+    rect = SYNTHETIC_COCO_CLASSES.index('rectangle') + 1
+
+    def fill(anns: list) -> np.ndarray:
+        return np.array([a['area'] / (a['bbox'][2] * a['bbox'][3]) for a in anns
+                         if a['category_id'] == rect])
+
+    assert fill(easy).size and fill(easy).min() > 0.97 and fill(default).min() < 0.9
+
+
 def test_mmdet_coco_dataset(det_root):
     from mmdet.datasets import CocoDataset
     from mmdet.utils import register_all_modules
