@@ -75,8 +75,9 @@ def calibrate_norm_statistics(model, scope: str, batches: int = 4) -> None:
     model.eval()
 
 
-def first_ratios(pair, tmp_path) -> tuple:
-    """KD loss / task loss of the first training step at loss_weight 1: normalised and raw."""
+def first_ratios(pair, tmp_path) -> dict:
+    """The first training step at loss_weight 1: KD loss / task loss, normalised and raw, the
+    task loss, and whether the connector is a 1x1 conv (C_s != C_t) or the identity."""
     teacher, student, t_point, s_point, align = pair
     scope = teacher.split('::')[0]
     init_default_scope(scope)
@@ -107,14 +108,18 @@ def first_ratios(pair, tmp_path) -> tuple:
     levels = [losses[f'kd_kd_l{i}'] for i in range(len(scales))] if len(scales) > 1 else \
         [losses['loss_kd_kd'].detach()]
     raw = float(sum(level * scale for level, scale in zip(levels, scales)))
-    return ratio, ratio * raw / float(losses['loss_kd_kd'])
+    kd = float(losses['loss_kd_kd'])
+    connector = distiller.distill_losses['kd'].connectors[0]
+    return dict(normalised=ratio, raw=ratio * raw / kd, task=kd / ratio,
+                connector='identity' if isinstance(connector, torch.nn.Identity) else '1x1 conv')
 
 
 def test_normalisation_narrows_the_first_kd_to_task_ratio_band(tmp_path):
     ratios, raw = {}, {}
     for pair in PAIRS:
         name = f"{pair[0].split('/')[-1][:-3]} -> {pair[1].split('/')[-1][:-3]}"
-        ratios[name], raw[name] = first_ratios(pair, tmp_path)
+        first = first_ratios(pair, tmp_path)
+        ratios[name], raw[name] = first['normalised'], first['raw']
     print('\nfirst KD/task ratio at loss_weight 1 (normalised | raw):')
     for name in ratios:
         print(f'  {ratios[name]:8.3g} | {raw[name]:10.4g}  {name}')

@@ -5,6 +5,7 @@ NCCL and gives ``MMDistributedDataParallel`` ``device_ids=[LOCAL_RANK]``. On a m
 CUDA, :func:`prepare_cpu_distributed` starts the process group with gloo itself (the Runner then
 skips its own start) and wraps the model without device ids. With CUDA it changes nothing.
 """
+import atexit
 import datetime
 import os
 
@@ -50,6 +51,9 @@ def prepare_cpu_distributed(cfg: Config, launcher: str) -> bool:
         torch_dist.init_process_group(
             backend='gloo',
             timeout=None if timeout is None else datetime.timedelta(seconds=timeout))
+        # Left to interpreter shutdown, gloo's threads can abort the process (SIGABRT,
+        # "terminate called without an active exception") after the run has succeeded.
+        atexit.register(_destroy_process_group)
     # As the Runner's default wrapper, less the CUDA device (a CPU module takes no device ids).
     wrapper = cfg.get('model_wrapper_cfg') or dict(
         type='MMDistributedDataParallel', broadcast_buffers=False,
@@ -57,3 +61,8 @@ def prepare_cpu_distributed(cfg: Config, launcher: str) -> bool:
     wrapper['device_ids'] = None
     cfg.model_wrapper_cfg = wrapper
     return True
+
+
+def _destroy_process_group() -> None:
+    if torch_dist.is_initialized():
+        torch_dist.destroy_process_group()
