@@ -75,6 +75,16 @@ def schedule_options(iters: int) -> List[str]:
     return [f'train_cfg.max_iters={iters}', f'default_hooks.checkpoint.interval={iters}']
 
 
+def metric_of(result: Dict[str, float], key: str) -> float:
+    """``result[key]``; 0 when the evaluator logged no metric at all (mmdet's CocoMetric returns
+    nothing when no box passes the score threshold, after a very short schedule)."""
+    if key in result:
+        return result[key]
+    if set(result) <= {'time', 'data_time'}:
+        return 0.0
+    raise KeyError(f'The evaluation logged no {key!r}; it logged {sorted(result)}.')
+
+
 def data_options(task: dict) -> List[str]:
     root = task['data_root']
     options = [f'{loader}.dataset.data_root={root}/'
@@ -164,10 +174,8 @@ def main() -> None:
             ('student + RdimKD-R', task['distill'], work_root / 'rdimkd', kd_options)):
         checkpoint = latest_checkpoint(work_dir)
         result = evaluate(config, checkpoint, work_dir / 'eval', options)
-        # mmdet's CocoMetric returns nothing when no box passes the score threshold (a very
-        # short schedule): that is an mAP of 0.
         rows.append(dict(model=name, config=config, checkpoint=osp.relpath(checkpoint, REPO_ROOT),
-                         metric=result.get(task['metric'], 0.0)))
+                         metric=metric_of(result, task['metric'])))
         models += ['--model', name, config, str(checkpoint)]
     results_dir = REPO_ROOT / args.results_dir
     results_dir.mkdir(parents=True, exist_ok=True)
