@@ -444,3 +444,15 @@ def test_syncbn_teacher_is_reverted(tmp_path):
     distiller = build_distiller(model_cfg(RETINA_STUDENT), teacher, checkpoint)
     assert not any(isinstance(m, torch.nn.SyncBatchNorm) for m in distiller.teacher.modules())
     assert torch.isfinite(train_losses(distiller)['loss_kd_fpn'])
+
+
+@pytest.mark.parametrize('hook', ['FitProjectionsHook', 'TeacherEvalHook',
+                                  'ProjectedFeatureVisHook'])
+def test_distiller_hooks_refuse_a_plain_model(hook):
+    from types import SimpleNamespace
+
+    from rdimkd_mm.engine.hooks.distiller_of import distiller_of
+    runner = SimpleNamespace(model=torch.nn.Linear(2, 2))
+    with pytest.raises(TypeError, match=f'{hook} needs a rdimkd_mm distiller model, got Linear; '
+                       'remove the hook from custom_hooks'):
+        distiller_of(runner, hook)

@@ -5,11 +5,11 @@ import torch
 import torch.nn.functional as F
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
 from torch import Tensor
 
 from rdimkd_mm.registry import HOOKS
 from rdimkd_mm.utils import preserved_random_states
+from .distiller_of import distiller_of
 
 
 @HOOKS.register_module()
@@ -60,10 +60,7 @@ class ProjectedFeatureVisHook(Hook):
             print_log('ProjectedFeatureVisHook: the config has no validation set, so no '
                       'projected features are drawn.', logger='current')
             return
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        if not hasattr(model, 'projected_features'):
-            raise TypeError('ProjectedFeatureVisHook needs a rdimkd_mm distiller model, got '
-                            f'{type(model).__name__}; remove the hook from custom_hooks.')
+        distiller_of(runner, 'ProjectedFeatureVisHook')  # fails early on another model
         dataset = loop.dataloader.dataset
         with preserved_random_states():
             samples = [dataset[i] for i in range(min(self.num_images, len(dataset)))]
@@ -83,7 +80,7 @@ class ProjectedFeatureVisHook(Hook):
         if self._batch is None:  # rank > 0, or no validation set
             return
         self._last_step = step
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        model = distiller_of(runner, 'ProjectedFeatureVisHook')
         was_training = model.training
         with preserved_random_states():
             try:

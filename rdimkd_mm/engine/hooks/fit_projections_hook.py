@@ -3,11 +3,11 @@ from typing import Optional
 
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
 
 from rdimkd_mm.registry import HOOKS
 from rdimkd_mm.utils import preserved_random_states
 from ..projection_fit import fit_projections, load_projections, losses_to_fit
+from .distiller_of import distiller_of
 
 
 @HOOKS.register_module()
@@ -41,10 +41,7 @@ class FitProjectionsHook(Hook):
         self.projections_file = projections_file
 
     def before_train(self, runner) -> None:
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        if not hasattr(model, 'distill_losses'):
-            raise TypeError('FitProjectionsHook needs a rdimkd_mm distiller model, got '
-                            f'{type(model).__name__}; remove the hook from custom_hooks.')
+        model = distiller_of(runner, 'FitProjectionsHook')
         if self.projections_file is not None:  # the same values on resume: they never train
             load_projections(model, self.projections_file)
             print_log(f'Projections and loss scales loaded from {self.projections_file}',

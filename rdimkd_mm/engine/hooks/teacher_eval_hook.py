@@ -3,10 +3,10 @@ import numbers
 import torch
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
 
 from rdimkd_mm.registry import HOOKS
 from rdimkd_mm.utils import preserved_random_states
+from .distiller_of import distiller_of
 
 
 @HOOKS.register_module()
@@ -34,10 +34,7 @@ class TeacherEvalHook(Hook):
             print_log('TeacherEvalHook: the config has no validation; the teacher is not '
                       'evaluated.', logger='current')
             return
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        if not hasattr(model, 'teacher'):
-            raise TypeError('TeacherEvalHook needs a rdimkd_mm distiller model, got '
-                            f'{type(model).__name__}; remove the hook from custom_hooks.')
+        model = distiller_of(runner, 'TeacherEvalHook')
         with preserved_random_states():  # training draws as it would without this pass
             metrics = self.evaluate(model.teacher, loop)
         teacher = {f'teacher/{k}': v for k, v in metrics.items()}
