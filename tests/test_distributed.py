@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 import torch.distributed as torch_dist
 import torch.multiprocessing as mp
@@ -143,3 +144,18 @@ def test_dist_train_sh_runs_two_cpu_ranks(det_root, tmp_path: Path):
         assert len(b['pred_instances']['scores']) > 0
         for key in ('bboxes', 'scores', 'labels'):
             torch.testing.assert_close(a['pred_instances'][key], b['pred_instances'][key])
+
+
+def test_cpu_launch_errors_name_the_fix(monkeypatch):
+    from mmengine.config import Config
+
+    from rdimkd_mm.utils import prepare_cpu_distributed
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    with pytest.raises(RuntimeError, match=r'--launcher slurm needs GPUs .* tools/dist_train.sh'):
+        prepare_cpu_distributed(Config(), 'slurm')
+    for name in ('RANK', 'LOCAL_RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT'):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(RuntimeError, match=r'RANK, LOCAL_RANK, WORLD_SIZE, MASTER_ADDR, '
+                       r'MASTER_PORT not set\. Start the ranks with torchrun'):
+        prepare_cpu_distributed(Config(), 'pytorch')
+    assert prepare_cpu_distributed(Config(), 'none') is False
