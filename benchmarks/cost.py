@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 import torch
 from mmengine.config import Config
@@ -39,7 +39,7 @@ from rdimkd_mm.engine.projection_fit import fit_projections, losses_to_fit  # no
 from rdimkd_mm.registry import MODELS  # noqa: E402
 from rdimkd_mm.utils import build_model  # noqa: E402
 
-# Training-step arms: (name, config arm, teacher_early_exit).
+# Training-step arms: (name, config arm, teacher_early_exit), then the task's peers (PKD, CWD).
 STEP_ARMS = [
     ('student alone', 'baseline', None),
     ('KD RdimKD-R', 'rdimkd-r', True),
@@ -48,11 +48,24 @@ STEP_ARMS = [
     ('KD RdimKD-A', 'rdimkd-a', True),
     ('KD full L2 (FitNet)', 'fitnet-l2', True),
 ]
-# The distillation loss alone, forward and backward: (name, config arm).
+# The distillation loss alone, forward and backward: (name, config arm), then the peers'.
 LOSS_ARMS = [('RdimKD-R loss alone (connector + projection + L2)', 'rdimkd-r'),
              ('full L2 loss alone (connector + L2)', 'fitnet-l2')]
-# Arms whose peak memory is measured, each built alone: the steps, then the losses alone.
-MEMORY_ARMS = [arm[0] for arm in STEP_ARMS] + [arm[0] for arm in LOSS_ARMS]
+
+
+def step_arms(task: Task) -> List[Tuple[str, str, Optional[bool]]]:
+    return STEP_ARMS + [(f'KD {arm.upper()}', arm, True) for arm in task.peers]
+
+
+def loss_arms(task: Task) -> List[Tuple[str, str]]:
+    return LOSS_ARMS + [(f'{arm.upper()} loss alone (connector + loss)', arm)
+                        for arm in task.peers]
+
+
+def memory_arms(task: Task) -> List[str]:
+    """Arms whose peak memory is measured, each built alone: the steps, then the losses."""
+    return [arm[0] for arm in step_arms(task)] + [arm[0] for arm in loss_arms(task)]
+
 
 PYTORCH_FOCAL_LOSS_NOTE = (
     "mmdet's FocalLoss ran as its pure-PyTorch implementation (one-hot targets and "
@@ -208,7 +221,7 @@ def measure_task(task: Task, device: str, work_dir: Path, rounds: int, iters: in
 
     arms = CostArms(task, device, work_dir, fit_batches)
     steps, models = {}, {}
-    for name, config_arm, early_exit in STEP_ARMS:
+    for name, config_arm, early_exit in step_arms(task):
         progress(f'building {name}')
         models[name] = arms.build(config_arm, early_exit)
         steps[name] = arms.train_step(models[name])
@@ -216,8 +229,9 @@ def measure_task(task: Task, device: str, work_dir: Path, rounds: int, iters: in
     teacher_fwd = 'teacher forward to the distilled features'
     steps[teacher_fwd] = arms.teacher_forward(models[kd_r], True)
     steps['teacher full forward'] = arms.teacher_forward(models[kd_r], False)
-    early_exit_models = {arm: models[name] for name, arm, early_exit in STEP_ARMS if early_exit}
-    for name, config_arm in LOSS_ARMS:
+    early_exit_models = {arm: models[name] for name, arm, early_exit in step_arms(task)
+                         if early_exit}
+    for name, config_arm in loss_arms(task):
         steps[name] = arms.loss_only(early_exit_models[config_arm])
     (loss_r, _), (loss_l2, _) = LOSS_ARMS
     times = _time_round_robin(steps, device, rounds, iters, warmup, progress)
@@ -243,13 +257,18 @@ def measure_task(task: Task, device: str, work_dir: Path, rounds: int, iters: in
         batch_size=len(arms.batch['inputs']),
         input_shape=list(arms.batch['inputs'][0].shape),
         rounds=rounds, iters_per_round=iters, warmup=warmup)
+    for (step, _, _), (loss, _) in zip(step_arms(task)[len(STEP_ARMS):],
+                                       loss_arms(task)[len(LOSS_ARMS):]):
+        result['ratios'].update({  # one key for PKD (det) and CWD (seg): one README row
+            'KD peer step / KD RdimKD-R step': _median_ratio(times, step, kd_r),
+            'peer loss alone / RdimKD-R loss alone': _median_ratio(times, loss, loss_r)})
     if device.startswith('cuda'):
         # Free the timing's models first: each arm's memory is measured with it alone.
         del steps, models, early_exit_models
         gc.collect()
         torch.cuda.empty_cache()
         result['memory'] = {}
-        for index, name in enumerate(MEMORY_ARMS):
+        for index, name in enumerate(memory_arms(task)):
             result['memory'][name] = _cuda_memory(_memory_step(arms, index))
             gc.collect()
             torch.cuda.empty_cache()
@@ -276,11 +295,12 @@ def _cuda_memory(step: Callable[[], None]) -> dict:
 
 
 def _memory_step(arms: CostArms, index: int) -> Callable[[], None]:
-    """The step of ``MEMORY_ARMS[index]``, with only that arm built."""
-    if index < len(STEP_ARMS):
-        _, config_arm, early_exit = STEP_ARMS[index]
+    """The step of ``memory_arms(task)[index]``, with only that arm built."""
+    steps = step_arms(arms.task)
+    if index < len(steps):
+        _, config_arm, early_exit = steps[index]
         return arms.train_step(arms.build(config_arm, early_exit))
-    return arms.loss_only(arms.build(LOSS_ARMS[index - len(STEP_ARMS)][1], True))
+    return arms.loss_only(arms.build(loss_arms(arms.task)[index - len(steps)][1], True))
 
 
 def _proc_status_mb(key: str) -> float:
@@ -305,7 +325,7 @@ CPU_MEMORY_KIND = ('peak resident set size (RSS, Linux VmHWM) of a fresh process
 def cpu_peak_memory(task: Task, work_dir: Path, fit_batches: int, jobs: int) -> dict:
     """Peak RSS of a fresh process per arm (``jobs`` at a time) and its growth in the steps."""
     results: Dict[str, dict] = {}
-    pending = list(enumerate(MEMORY_ARMS))
+    pending = list(enumerate(memory_arms(task)))
     active = []
     while pending or active:
         while pending and len(active) < jobs:

@@ -42,10 +42,13 @@ class Run:
 
     def command(self, teacher_checkpoint: Optional[Path]) -> List[str]:
         options = list(self.options)
+        # The teacher's metric comes from its own run: KD runs skip re-evaluating it.
+        flags = []
         if self.needs_teacher:
             options.insert(0, f'model.teacher_checkpoint={teacher_checkpoint}')
+            flags.append('--no-teacher-eval')
         return ['tools/train.py', self.task.config(self.arm), '--work-dir',
-                os.path.relpath(self.work_dir, REPO_ROOT), '--cfg-options', *options]
+                os.path.relpath(self.work_dir, REPO_ROOT), *flags, '--cfg-options', *options]
 
 
 def plan_runs(task: Task, schedule: Schedule, work_root: Path) -> List[Run]:
@@ -54,7 +57,7 @@ def plan_runs(task: Task, schedule: Schedule, work_root: Path) -> List[Run]:
     base = [f'default_hooks.logger.interval={max(1, min(50, schedule.student_iters // 5))}']
     runs = [Run(task, 'teacher', 'teacher', ARM_TITLES['teacher'], schedule.seeds[0],
                 root / 'teacher',
-                base + task.schedule_options(schedule.teacher_iters)
+                base + task.schedule_options(schedule.teacher_iters, validations=2)
                 + [f'randomness.seed={schedule.seeds[0]}'])]
     student = task.schedule_options(schedule.student_iters)
 

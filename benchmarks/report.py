@@ -1,21 +1,41 @@
 """Summaries, markdown tables and plots of the benchmark's JSON results."""
+import math
 import statistics
 from pathlib import Path
 from typing import Dict, List, Optional
 
 import matplotlib
+import scipy.stats
 
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 
 from .tasks import ARM_TITLES, TASKS  # noqa: E402
 
+PEER_REFERENCE = 'fitnet-l2'  # RdimKD arms are also compared with full L2 and the peers
+
+
+def paired_difference(values: Dict[int, float], reference: Dict[int, float],
+                      level: float = 0.95) -> Optional[dict]:
+    """Mean of the per-seed differences ``values[s] - reference[s]`` over the seeds both have,
+    with its Student-t confidence interval (None for fewer than 2 shared seeds)."""
+    seeds = sorted(set(values) & set(reference))
+    if len(seeds) < 2:
+        return None
+    diffs = [values[s] - reference[s] for s in seeds]
+    mean = statistics.mean(diffs)
+    half = (scipy.stats.t.ppf(0.5 + level / 2, len(diffs) - 1) * statistics.stdev(diffs)
+            / math.sqrt(len(diffs)))
+    return dict(mean=mean, low=mean - half, high=mean + half, seeds=len(diffs))
+
 
 def summarise_quality(rows: List[dict], task: str) -> dict:
-    """Mean, spread and gap closed of every main arm of ``task``.
+    """Mean, spread and gap closed of every main arm of ``task``, and paired differences.
 
     The gap closed is ``(arm - baseline) / (teacher - baseline)`` of the seed means; ``wins``
-    counts the seeds where the arm beats the baseline trained with the same seed.
+    counts the seeds where the arm beats the baseline trained with the same seed. ``paired``
+    holds, per reference arm (the baseline for every arm; full L2 and the peers for the RdimKD
+    arms), the mean per-seed difference with its 95 % t-interval.
     """
     rows = [r for r in rows if r['task'] == task]
     teacher = [r['metric'] for r in rows if r['arm'] == 'teacher']
@@ -23,9 +43,11 @@ def summarise_quality(rows: List[dict], task: str) -> dict:
     baseline = {r['seed']: r['metric'] for r in main if r['arm'] == 'baseline'}
     base_mean = statistics.mean(baseline.values()) if baseline else None
     teacher_metric = teacher[0] if teacher else None
+    per_arm = {arm: {r['seed']: r['metric'] for r in main if r['arm'] == arm}
+               for arm in TASKS[task].arms}
     arms = []
     for arm in TASKS[task].arms:
-        values = {r['seed']: r['metric'] for r in main if r['arm'] == arm}
+        values = per_arm[arm]
         if not values:
             continue
         mean = statistics.mean(values.values())
@@ -38,6 +60,10 @@ def summarise_quality(rows: List[dict], task: str) -> dict:
             entry['wins'] = f'{sum(paired)}/{len(paired)}'
             gap = (teacher_metric - base_mean) if teacher_metric is not None else 0.0
             entry['gap_closed'] = entry['delta'] / gap if gap > 0 else None
+            references = ['baseline'] + ([PEER_REFERENCE, *TASKS[task].peers]
+                                         if arm.startswith('rdimkd') else [])
+            entry['paired'] = {ref: paired_difference(values, per_arm[ref])
+                               for ref in references if per_arm.get(ref)}
         arms.append(entry)
     sweep = [dict(label=r['label'], arm=r['arm'], seed=r['seed'], metric=r['metric'],
                   command=r['command']) for r in rows if r['group'] == 'sweep']
@@ -51,11 +77,19 @@ def _fmt(value: Optional[float], spec: str = '.2f', signed: bool = False) -> str
     return format(value, ('+' if signed else '') + spec)
 
 
+def _interval(diff: Optional[dict]) -> str:
+    """'+1.23 [+0.40, +2.06]', or '' without a paired difference."""
+    if not diff:
+        return ''
+    return f'{diff["mean"]:+.2f} [{diff["low"]:+.2f}, {diff["high"]:+.2f}]'
+
+
 def quality_markdown(summary: dict) -> str:
     task = TASKS[summary['task']]
     lines = [f'### {task.title}', '',
-             f'Distilled feature: {task.distill_point}, k = {task.default_k} of '
-             f'{task.teacher_channels} teacher channels, loss weight {task.default_weight:g}.',
+             f'Distilled feature: {task.distill_point}. RdimKD arms: the shipped default '
+             f'`{task.default_config}` (k = C_t / 4, teacher-normalised loss, weight 1); P, A '
+             'and full L2 change only the projection.',
              '', f'| model | {task.metric_name}, mean ± std | per seed | Δ vs baseline | '
              'beats baseline (same seed) | teacher-student gap closed |',
              '|---|---|---|---|---|---|',
@@ -67,6 +101,16 @@ def quality_markdown(summary: dict) -> str:
             f'| {arm["title"]} | {arm["mean"]:.2f} ± {arm["std"]:.2f} | {per_seed} | '
             f'{_fmt(arm.get("delta"), signed=True) if "delta" in arm else ""} | '
             f'{arm.get("wins", "")} | {"" if gap is None else f"{gap * 100:.0f}%"} |')
+    paired = [a for a in summary['arms'] if a.get('paired')]
+    if paired:
+        refs = list(dict.fromkeys(ref for a in paired for ref in a['paired']))
+        names = [ARM_TITLES[r].replace('student + ', '') for r in refs]
+        lines += ['', 'Paired per-seed difference (mean, 95 % t-interval over the seeds):', '',
+                  '| model | ' + ' | '.join(f'vs {name}' for name in names) + ' |',
+                  '|---|' + '---|' * len(refs)]
+        for arm in paired:
+            cells = [_interval(arm['paired'].get(ref)) for ref in refs]
+            lines.append(f'| {arm["title"]} | ' + ' | '.join(cells) + ' |')
     if summary['sweep']:
         lines += ['', f'Sweep (seed {summary["sweep"][0]["seed"]} only; compare with the '
                   'seed-0 values above):', '', f'| run | {task.metric_name} |', '|---|---|']
@@ -84,7 +128,8 @@ def plot_quality(summaries: List[dict], path: Path) -> None:
         arms = summary['arms']
         for i, arm in enumerate(arms):
             color = ('0.4' if arm['arm'] == 'baseline' else
-                     'tab:orange' if arm['arm'] == 'fitnet-l2' else 'tab:blue')
+                     'tab:orange' if arm['arm'] == 'fitnet-l2' else
+                     'tab:purple' if arm['arm'] in task.peers else 'tab:blue')
             ax.errorbar(i, arm['mean'], yerr=arm['std'], fmt='s', color=color, capsize=6,
                         markersize=8)
             ax.scatter([i + 0.12] * len(arm['values']), arm['values'], color=color, s=14,

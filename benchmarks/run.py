@@ -2,6 +2,7 @@
 
     python benchmarks/run.py            # full run: 3 seeds, quality + cost (about 50 min)
     python benchmarks/run.py --quick    # smoke check: 1 seed, tiny schedules (about 5 min)
+    python benchmarks/run.py --arms teacher  # only train (or reuse) the teachers
 
 Quality: teacher, student baseline, student + RdimKD-R/-P/-A, the full-feature L2 mimic and
 the peer method (PKD for detection, CWD for segmentation), each trained with tools/train.py on
@@ -35,6 +36,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--tasks', nargs='+', choices=sorted(TASKS), default=['det', 'seg'])
     parser.add_argument('--parts', nargs='+', choices=['quality', 'cost'],
                         default=['quality', 'cost'])
+    parser.add_argument('--arms', nargs='+',
+                        help="only these arms (e.g. 'teacher' to train the teachers first); "
+                        'default: all')
     parser.add_argument('--jobs', type=int, default=2,
                         help='training runs at a time, each with cpu_count // jobs threads')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu',
@@ -84,11 +88,17 @@ def run_quality(args, mode: str, results: Path, command: str) -> None:
     runs = []
     for name in args.tasks:
         runs += plan_runs(TASKS[name], TASKS[name].schedules[mode], REPO_ROOT / args.work_root)
+    if args.arms:
+        runs = [r for r in runs if r.arm in args.arms or r.arm == 'teacher']
     # Teachers first, then baselines (no teacher needed), then KD arms seed by seed, sweeps.
     order = {'teacher': 0, 'baseline': 1, 'main': 2, 'sweep': 3}
     runs.sort(key=lambda r: (order['baseline' if r.arm == 'baseline' else r.group], r.seed))
     print(f'Quality: {len(runs)} training runs, {args.jobs} at a time', flush=True)
     rows = collect(QualityBenchmark(runs, args.jobs).run())
+    if args.arms:  # a partial run: the finished runs are kept for the full one, no report
+        print(f'Finished {len(rows)} runs of the arms {args.arms}; run without --arms for the '
+              'report (finished runs are reused)', flush=True)
+        return
     summaries = [report.summarise_quality(rows, name) for name in args.tasks]
     data = dict(command=command, mode=mode, date=time.strftime('%Y-%m-%d'), machine=machine(),
                 wall_seconds=time.time() - start,
@@ -152,7 +162,7 @@ def main() -> None:
     make_data(args.tasks)
     if 'quality' in args.parts:
         run_quality(args, mode, results, command)
-    if 'cost' in args.parts:
+    if 'cost' in args.parts and not args.arms:
         run_cost(args, mode, results, command)
     print(f'Benchmark done in {(time.time() - start) / 60:.1f} min; results in '
           f'{results.relative_to(REPO_ROOT)}/', flush=True)

@@ -28,20 +28,22 @@ def test_plan_runs(task, tmp_path):
         assert run.needs_teacher == (run.arm != 'baseline')
         command = run.command(Path('teacher.pth'))
         assert ('model.teacher_checkpoint=teacher.pth' in command) == run.needs_teacher
+        assert ('--no-teacher-eval' in command) == run.needs_teacher
         assert (f'custom_hooks.0.num_batches={schedule.fit_batches}' in run.options) == (
-            run.arm in ('rdimkd-p', 'rdimkd-a', 'rdimkd-r'))
+            run.arm in ('rdimkd-p', 'rdimkd-a', 'rdimkd-r', 'fitnet-l2'))
     sweep = [r for r in runs if r.group == 'sweep']
     assert len(sweep) == len(spec.sweep()) and all(r.seed == schedule.seeds[0] for r in sweep)
-    peer_sweep = {'det': ['PKD weight=3', 'PKD weight=30'],
-                  'seg': ['CWD weight=1.5', 'CWD weight=15']}[task]
+    peer_sweep = {'det': ['PKD weight=2.5', 'PKD weight=40'],
+                  'seg': ['CWD weight=1.25', 'CWD weight=20']}[task]
     assert [r.label for r in sweep if r.arm in spec.peers] == peer_sweep
     assert len({r.work_dir for r in runs}) == len(runs)
 
 
 @pytest.mark.parametrize('task', sorted(TASKS))
 def test_arm_configs(task):
-    """Each RdimKD/full-L2 arm changes only the projection (the loss weight and points are
-    shared); each peer arm is its own loss at its published weight, without the fit hook."""
+    """RdimKD-R is the shipped default untouched; each RdimKD/full-L2 arm changes only the
+    projection (the loss weight and points are shared); each peer arm is its own loss at its
+    published weight, without the fit hook."""
     spec = TASKS[task]
     losses, points = {}, {}
     for arm in spec.arms[1:]:
@@ -50,7 +52,7 @@ def test_arm_configs(task):
         assert (REPO_ROOT / cfg.model.teacher).is_file()
         (point, ) = cfg.model.distill
         losses[arm], points[arm] = point.loss, (point.student, point.teacher)
-        assert point.loss.loss_weight == spec.peers.get(arm, spec.default_weight)
+        assert point.loss.loss_weight == spec.peers.get(arm, 1.0)
         assert (cfg.custom_hooks == []) == (arm not in spec.fit_hook_arms)
     peers = {arm: losses.pop(arm).type for arm in spec.peers}
     assert peers == {'det': {'pkd': 'rdimkd_mm.PKDLoss'},
@@ -64,9 +66,12 @@ def test_arm_configs(task):
                            'rdimkd-a': 'AutoencoderProjection',
                            'fitnet-l2': 'IdentityProjection'}
     assert {loss.projection.get('k') for arm, loss in losses.items()
-            if arm != 'fitnet-l2'} == {spec.default_k}
-    student = Config.fromfile(str(REPO_ROOT / spec.config('baseline')))
+            if arm != 'fitnet-l2'} == {0.25}
+    default = Config.fromfile(str(REPO_ROOT / spec.default_config))
+    shipped = default.fpn_distill if task == 'det' else default.seg_distill
     distill = Config.fromfile(str(REPO_ROOT / spec.config('rdimkd-r')))
+    assert distill.model.distill == shipped and distill.custom_hooks == default.custom_hooks
+    student = Config.fromfile(str(REPO_ROOT / spec.config('baseline')))
     assert distill.model.student == student.model
     assert distill.train_dataloader == student.train_dataloader
 
@@ -95,6 +100,15 @@ def test_summarise_quality():
     assert arms['fitnet-l2']['wins'] == '1/3'  # seed 0: 5.0 > 4.0
     assert arms['fitnet-l2']['gap_closed'] == pytest.approx(-0.1)
     assert summary['sweep'][0]['label'] == 'RdimKD-R k=8'
+    # Paired per-seed differences with 95 % t-intervals (t(0.975, 2) = 4.303): RdimKD-R vs
+    # baseline: 2, 1.5, -0.5; vs full L2: 1, 2.5, 1. Full L2 is compared with the baseline only.
+    vs_base, vs_l2 = kd['paired']['baseline'], kd['paired']['fitnet-l2']
+    assert vs_base['mean'] == pytest.approx(1.0) and vs_base['seeds'] == 3
+    assert vs_base['high'] - 1.0 == pytest.approx(4.3027 * 1.3229 / 3**0.5, rel=1e-3)
+    assert vs_l2['mean'] == pytest.approx(1.5)
+    assert vs_l2['low'] == pytest.approx(1.5 - 4.3027 * 0.8660 / 3**0.5, rel=1e-3)
+    assert list(arms['fitnet-l2']['paired']) == ['baseline']
+    assert report.paired_difference({0: 1.0}, {0: 0.5, 1: 2.0}) is None  # one shared seed
 
 
 def test_quality_report_files(tmp_path):
@@ -102,6 +116,8 @@ def test_quality_report_files(tmp_path):
     text = report.quality_markdown(summary)
     assert '| student + RdimKD-R | 6.00 ± 0.50 | 6.00, 6.50, 5.50 | +1.00 | 2/3 | 20% |' in text
     assert '| RdimKD-R k=8 | 5.50 |' in text
+    assert '| model | vs student (baseline) | vs full L2 (FitNet) |' in text
+    assert '| student + RdimKD-R | +1.00 [-2.29, +4.29] | +1.50 [-0.65, +3.65] |' in text
     report.plot_quality([summary], tmp_path / 'quality.png')
     assert (tmp_path / 'quality.png').read_bytes()[:4] == b'\x89PNG'
 

@@ -171,7 +171,7 @@ def test_loss_config_checks_cover_the_peers():
         check_loss_config(dict(type='rdimkd_mm.CWDLoss', temperature=4.0), 'logits')
     assert str(error.value) == (
         "distill point 'logits': loss (CWDLoss) has no option 'temperature'. Its options are "
-        'connector, align, tau, loss_weight.')
+        'tau, connector, align, loss_weight.')
     with pytest.raises(ValueError, match=r"\(PKDLoss\) has no option 'projection'"):
         check_loss_config(dict(type='rdimkd_mm.PKDLoss', projection=dict(k=8)), 'fpn')
     with pytest.raises(ValueError, match="did you mean 'rdimkd_mm.PKDLoss'.*Choose one of "

@@ -27,7 +27,9 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
+
+from mmengine.runner import find_latest_checkpoint
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -95,9 +97,9 @@ def data_options(task: dict) -> List[str]:
     return options
 
 
-def latest_checkpoint(work_dir: Path) -> Path:
-    pointer = work_dir / 'last_checkpoint'
-    return Path(pointer.read_text().strip()) if pointer.is_file() else None
+def latest_checkpoint(work_dir: Path) -> Optional[Path]:
+    path = find_latest_checkpoint(str(work_dir)) if work_dir.is_dir() else None
+    return Path(path) if path else None
 
 
 def train(config: str, work_dir: Path, options: List[str]) -> float:

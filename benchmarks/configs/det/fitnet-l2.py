@@ -1,5 +1,7 @@
-# Full-feature L2 mimic (FitNet-style): as rdimkd-r.py (same connector, features and weight) with
-# no projection, i.e. all 128 teacher channels.
+# Full-feature L2 mimic (FitNet-style): as rdimkd-r.py (same connector, features, normalisation
+# and weight) with no projection, i.e. all 128 teacher channels. Under the teacher normalisation
+# this is also the weight matched to RdimKD-R: a random orthogonal K keeps, in expectation, the
+# same share k / C_t of the error and of the teacher's variance, so their ratio is unchanged.
 _base_ = ['./rdimkd-r.py']
 model = dict(distill=[
     dict(
@@ -9,7 +11,5 @@ model = dict(distill=[
         loss=dict(
             type='rdimkd_mm.RdimKDLoss',
             projection=dict(type='rdimkd_mm.IdentityProjection'),
-            normalize=None,  # the raw loss: the weight was tuned for it
-            loss_weight=0.01)),
+            loss_weight=1.0)),
 ])
-custom_hooks = []

@@ -1,22 +1,12 @@
-# RdimKD-R at FPN P3-P5 (128 teacher channels -> k = 32). The benchmark runner passes
-# model.teacher_checkpoint; the other arms change only the projection.
-_base_ = ['./student.py']
+# RdimKD-R with the shipped detection default, untouched (configs/_base_/distill/rdimkd-r_fpn.py):
+# FPN P3-P5, k = C_t / 4 = 32, teacher-normalised loss at weight 1. The benchmark runner passes
+# model.teacher_checkpoint; the other arms change only the loss.
+_base_ = ['./student.py', '../../../configs/_base_/distill/rdimkd-r_fpn.py']
 model = dict(
     _delete_=True,
     type='rdimkd_mm.FeatureDistiller',
     student=_base_.model,
     teacher='{{fileDirname}}/teacher.py',
-    teacher_checkpoint='benchmarks/work/det/teacher/iter_1200.pth',
+    teacher_checkpoint='benchmarks/work/det/teacher/iter_3000.pth',
     probe_size=(128, 128),
-    distill=[
-        dict(
-            name='fpn',
-            student='neck[0:3]',
-            teacher='neck[0:3]',
-            loss=dict(
-                type='rdimkd_mm.RdimKDLoss',
-                projection=dict(type='rdimkd_mm.RandomProjection', k=32),
-                normalize=None,  # the raw loss: the weight was tuned for it
-                loss_weight=0.01)),
-    ])
-custom_hooks = [dict(type='rdimkd_mm.FitProjectionsHook', num_batches=20)]
+    distill=_base_.fpn_distill)

@@ -7,7 +7,6 @@ model = dict(distill=[
         teacher='decode_head.bottleneck',
         loss=dict(
             type='rdimkd_mm.RdimKDLoss',
-            projection=dict(type='rdimkd_mm.AutoencoderProjection', k=32),
-            normalize=None,  # the raw loss: the weight was tuned for it
-            loss_weight=0.1)),
+            projection=dict(type='rdimkd_mm.AutoencoderProjection', k=0.25),
+            loss_weight=1.0)),
 ])

@@ -1,4 +1,5 @@
-# RdimKD-P: as rdimkd-r.py, with K = the top-32 principal components of the teacher's features.
+# RdimKD-P: as rdimkd-r.py, with K = the top C_t / 4 = 32 principal components of the teacher's
+# features.
 _base_ = ['./rdimkd-r.py']
 model = dict(distill=[
     dict(
@@ -7,7 +8,6 @@ model = dict(distill=[
         teacher='decode_head.bottleneck',
         loss=dict(
             type='rdimkd_mm.RdimKDLoss',
-            projection=dict(type='rdimkd_mm.PCAProjection', k=32),
-            normalize=None,  # the raw loss: the weight was tuned for it
-            loss_weight=0.1)),
+            projection=dict(type='rdimkd_mm.PCAProjection', k=0.25),
+            loss_weight=1.0)),
 ])

@@ -2,7 +2,7 @@
 options) checked before anything is built."""
 import difflib
 import inspect
-from typing import List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 from rdimkd_mm.registry import MODELS
 from ..losses import BaseDistillLoss
@@ -70,8 +70,8 @@ def _check_component(cfg: dict, where: str, base: type, filled: Sequence[str]) -
     if not (isinstance(cls, type) and issubclass(cls, base)):
         raise ValueError(f'{where} type {kind!r} is not a {base.__name__}; choose one of '
                          f'{", ".join(_registered(base))}.')
-    parameters = inspect.signature(cls).parameters
-    if any(p.kind == p.VAR_KEYWORD for p in parameters.values()):
+    parameters = _init_parameters(cls)
+    if parameters is None:
         return cls
     options = [name for name in parameters if name not in filled]
     unknown = sorted(set(cfg) - {'type', '_scope_'} - set(parameters))
@@ -88,6 +88,23 @@ def _check_component(cfg: dict, where: str, base: type, filled: Sequence[str]) -
         raise ValueError(f'{where} ({cls.__name__}) needs {", ".join(map(repr, missing))}. Its '
                          f'options are {", ".join(options)}.')
     return cls
+
+
+def _init_parameters(cls: type) -> Optional[Dict[str, inspect.Parameter]]:
+    """The named options of ``cls.__init__``, following ``**kwargs`` up the base classes
+    (e.g. ``CWDLoss(*args, tau, **kwargs)`` -> ``BaseDistillLoss``); None where they end in
+    ``**kwargs`` that no base class names."""
+    parameters: Dict[str, inspect.Parameter] = {}
+    for klass in cls.__mro__:
+        if '__init__' not in vars(klass):
+            continue
+        own = dict(inspect.signature(klass.__init__).parameters)
+        own.pop('self', None)
+        parameters.update({name: p for name, p in own.items() if name not in parameters
+                           and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)})
+        if not any(p.kind == p.VAR_KEYWORD for p in own.values()):
+            return parameters
+    return None
 
 
 def _registered(base: type) -> List[str]:

@@ -34,27 +34,13 @@ class CWDLoss(BaseDistillLoss):
     maps the student to the teacher's channels with a 1x1 conv.
 
     Args:
-        student_channels (int): C_s of the student feature.
-        teacher_channels (int): C_t of the teacher feature.
-        num_levels (int): Number of feature maps distilled at this point. Default: 1.
-        connector (str): ``'conv'``, ``'identity'`` or ``'auto'``; see
-            :class:`BaseDistillLoss`. Default: ``'auto'``.
-        align (str): ``'stride'`` or ``'interpolate'``; see :class:`BaseDistillLoss`.
-            Default: ``'stride'``.
         tau (float): Temperature of the softmax, > 0. Default: 1.0.
-        loss_weight (float): Weight of the loss. Default: 1.0.
+        **kwargs: ``student_channels``, ``teacher_channels``, ``num_levels``, ``connector``,
+            ``align`` and ``loss_weight``, as in :class:`BaseDistillLoss`.
     """
 
-    def __init__(self,
-                 student_channels: int,
-                 teacher_channels: int,
-                 num_levels: int = 1,
-                 connector: str = 'auto',
-                 align: str = 'stride',
-                 tau: float = 1.0,
-                 loss_weight: float = 1.0) -> None:
-        super().__init__(student_channels, teacher_channels, num_levels, connector, align,
-                         loss_weight)
+    def __init__(self, *args, tau: float = 1.0, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
         if not tau > 0:
             raise ValueError(f'CWDLoss: tau (the softmax temperature) must be > 0, got {tau}.')
         self.tau = tau

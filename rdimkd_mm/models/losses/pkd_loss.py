@@ -35,15 +35,7 @@ class PKDLoss(BaseDistillLoss):
     distil FPNs of equal width without a connector; for different widths this loss adds the
     1x1 conv connector (``connector='auto'``).
 
-    Args:
-        student_channels (int): C_s of the student feature.
-        teacher_channels (int): C_t of the teacher feature.
-        num_levels (int): Number of feature maps distilled at this point. Default: 1.
-        connector (str): ``'conv'``, ``'identity'`` or ``'auto'``; see
-            :class:`BaseDistillLoss`. Default: ``'auto'``.
-        align (str): ``'stride'`` or ``'interpolate'``; see :class:`BaseDistillLoss`.
-            Default: ``'stride'``.
-        loss_weight (float): Weight of the loss. Default: 1.0.
+    Args: those of :class:`BaseDistillLoss`.
     """
 
     #: Added to the standard deviation: a constant channel standardises to 0 instead of NaN.
