@@ -2,8 +2,10 @@
 
 Runs are independent processes scheduled on ``jobs`` slots (each with ``cpu_count // jobs``
 threads); a KD run starts once its task's teacher is trained. A run whose ``result.json``
-matches its command is not repeated, so an interrupted benchmark continues where it stopped.
+matches its command and its fingerprint (resolved config, and the teacher's for a KD run) is
+not repeated, so an interrupted benchmark continues where it stopped.
 """
+import hashlib
 import json
 import os
 import shlex
@@ -11,10 +13,12 @@ import shutil
 import subprocess
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from mmengine.config import Config
 from mmengine.runner import find_latest_checkpoint
 
 from .tasks import ARM_TITLES, Schedule, Task
@@ -89,12 +93,22 @@ def _read_metric(run: Run) -> float:
     raise RuntimeError(f'No {run.task.metric_key!r} in {logs[-1]}; see {run.work_dir}/run.log')
 
 
-def _cached(run: Run, command: List[str]) -> Optional[dict]:
+def fingerprint(run: Run, teacher: str = '') -> str:
+    """A digest of what the run trains: its resolved config (bases included) and, for a KD
+    run, its teacher's fingerprint. The command alone would not see an edited config."""
+    with warnings.catch_warnings():  # the libraries' import-time deprecation warnings
+        warnings.simplefilter('ignore')
+        text = Config.fromfile(str(REPO_ROOT / run.task.config(run.arm))).pretty_text
+    return hashlib.sha256((text + teacher).encode()).hexdigest()[:16]
+
+
+def _cached(run: Run, command: List[str], digest: str) -> Optional[dict]:
     path = run.work_dir / 'result.json'
     if not path.is_file():
         return None
     result = json.loads(path.read_text())
-    return result if result.get('command') == command else None
+    same = result.get('command') == command and result.get('fingerprint') == digest
+    return result if same else None
 
 
 class QualityBenchmark:
@@ -105,6 +119,7 @@ class QualityBenchmark:
         self.jobs = max(1, jobs)
         self.threads = max(1, (os.cpu_count() or 1) // self.jobs)
         self.teachers: Dict[str, Optional[Path]] = {}
+        self.teacher_fingerprints: Dict[str, str] = {}
         self.start = time.time()
 
     def _ready(self, run: Run) -> bool:
@@ -112,7 +127,11 @@ class QualityBenchmark:
 
     def _launch(self, run: Run) -> None:
         command = run.command(self.teachers.get(run.task.name))
-        cached = _cached(run, command)
+        digest = fingerprint(run, self.teacher_fingerprints.get(run.task.name, '')
+                             if run.needs_teacher else '')
+        if run.arm == 'teacher':
+            self.teacher_fingerprints[run.task.name] = digest
+        cached = _cached(run, command, digest)
         if cached is not None:
             run.result = cached
             if run.arm == 'teacher':
@@ -134,7 +153,7 @@ class QualityBenchmark:
             run.started = time.time()
             run.process = subprocess.Popen([sys.executable, *argv], cwd=REPO_ROOT,
                                            env=env, stdout=log, stderr=subprocess.STDOUT)
-        run.result = dict(command=command)
+        run.result = dict(command=command, fingerprint=digest)
         print(f'  start  {run.task.name} {run.label} seed {run.seed}  '
               f'(log: {os.path.relpath(run.work_dir / "run.log", REPO_ROOT)})', flush=True)
 

@@ -215,6 +215,24 @@ def test_read_metric_takes_the_final_validation(tmp_path):
         '{"coco/bbox_mAP": 0.010, "step": 250}\n{"loss": 1.0, "step": 500}\n'
         '{"coco/bbox_mAP": 0.015, "step": 500}\n')
     assert _read_metric(run) == pytest.approx(1.5)  # the last one, in percent
-    (tmp_path / 'result.json').write_text('{"command": ["a"], "metric": 1.5}')
-    assert _cached(run, ['a'])['metric'] == 1.5
-    assert _cached(run, ['b']) is None  # another command: train again
+    (tmp_path / 'result.json').write_text('{"command": ["a"], "fingerprint": "f", '
+                                          '"metric": 1.5}')
+    assert _cached(run, ['a'], 'f')['metric'] == 1.5
+    assert _cached(run, ['b'], 'f') is None  # another command: train again
+    assert _cached(run, ['a'], 'g') is None  # same command, edited config: train again
+
+
+def test_fingerprint_sees_config_edits_and_the_teacher(tmp_path, monkeypatch):
+    """A rerun must not reuse a run whose config file changed under the same command."""
+    from benchmarks import tasks
+    from benchmarks.quality import Run, fingerprint
+    config = tmp_path / 'det' / 'student.py'
+    config.parent.mkdir(parents=True)
+    config.write_text('model = dict(lr=0.001)\n')
+    monkeypatch.setattr(tasks, 'CONFIG_DIR', str(tmp_path))  # absolute: REPO_ROOT / it = it
+    run = Run(TASKS['det'], 'baseline', 'main', 'baseline', 0, tmp_path, [])
+    before = fingerprint(run)
+    assert fingerprint(run) == before
+    config.write_text('model = dict(lr=0.002)\n')
+    assert fingerprint(run) != before
+    assert fingerprint(run, 'teacher-a') != fingerprint(run, 'teacher-b')
