@@ -39,6 +39,7 @@ class Run:
     result: Optional[dict] = None
     process: Optional[subprocess.Popen] = field(default=None, repr=False)
     started: float = 0.0
+    reused: bool = False  # finished by an earlier invocation
 
     @property
     def needs_teacher(self) -> bool:
@@ -133,7 +134,7 @@ class QualityBenchmark:
             self.teacher_fingerprints[run.task.name] = digest
         cached = _cached(run, command, digest)
         if cached is not None:
-            run.result = cached
+            run.result, run.reused = cached, True
             if run.arm == 'teacher':
                 self.teachers[run.task.name] = Path(cached['checkpoint'])
             self._report(run, 'reused')
@@ -214,6 +215,7 @@ def collect(runs: List[Run]) -> List[dict]:
     return [
         dict(task=r.task.name, arm=r.arm, group=r.group, label=r.label, seed=r.seed,
              metric=r.result['metric'], train_seconds=r.result.get('train_seconds'),
+             reused=r.reused,
              command='python ' + ' '.join(shlex.quote(c) for c in r.result['command']))
         for r in runs
     ]

@@ -182,6 +182,18 @@ def machine_line(machine: dict) -> str:
             f'{machine["system"]}')
 
 
+def _reuse_line(rows: List[dict]) -> str:
+    """How much of the result an earlier invocation trained, and the runs' total time."""
+    reused = [r for r in rows if r.get('reused')]
+    total = sum(r.get('train_seconds') or 0.0 for r in rows) / 60
+    if not reused:
+        return f'The {len(rows)} runs took {total:.0f} min of training in all.\n\n'
+    teachers = [r for r in reused if r['arm'] == 'teacher']
+    return (f'{len(reused)} of the {len(rows)} runs ({len(teachers)} teachers) were reused '
+            'from an earlier invocation, which the wall time above does not count; the runs '
+            f'took {total:.0f} min of training in all (each with its share of the cores).\n\n')
+
+
 def write_quality_report(data: dict, results: Path) -> None:
     """``quality.md`` and ``quality.png`` in ``results`` from the quality JSON."""
     plot_quality(data['summaries'], results / 'quality.png')
@@ -191,7 +203,7 @@ def write_quality_report(data: dict, results: Path) -> None:
     header = (f'Written by `{data["command"]}` on {data["date"]}, {machine_line(data["machine"])}'
               f', in {data["wall_seconds"] / 60:.0f} min. Every number comes from '
               '`quality.json` next to this file, which also holds the exact command of every '
-              f'run.\n\n{schedules}')
+              f'run.\n\n{_reuse_line(data["runs"])}{schedules}')
     body = '\n'.join(quality_markdown(s) for s in data['summaries'])
     (results / 'quality.md').write_text(f'{header}\n{body}\n![quality](quality.png)\n')
 

@@ -39,6 +39,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--arms', nargs='+',
                         help="only these arms (e.g. 'teacher' to train the teachers first); "
                         'default: all')
+    parser.add_argument('--no-sweep', action='store_true',
+                        help='quality: only the main arms (every seed), not the single-seed '
+                        'sweep')
     parser.add_argument('--jobs', type=int, default=2,
                         help='training runs at a time, each with cpu_count // jobs threads')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu',
@@ -90,6 +93,8 @@ def run_quality(args, mode: str, results: Path, command: str) -> None:
         runs += plan_runs(TASKS[name], TASKS[name].schedules[mode], REPO_ROOT / args.work_root)
     if args.arms:
         runs = [r for r in runs if r.arm in args.arms or r.arm == 'teacher']
+    if args.no_sweep:
+        runs = [r for r in runs if r.group != 'sweep']
     # Teachers first, then baselines (no teacher needed), then KD arms seed by seed, sweeps.
     order = {'teacher': 0, 'baseline': 1, 'main': 2, 'sweep': 3}
     runs.sort(key=lambda r: (order['baseline' if r.arm == 'baseline' else r.group], r.seed))
