@@ -1,12 +1,13 @@
 """Benchmark: does RdimKD pay off on the synthetic COCO/Cityscapes sets, and what does it cost?
 
-    python benchmarks/run.py            # full run: 3 seeds, quality + cost (about 50 min)
-    python benchmarks/run.py --quick    # smoke check: 1 seed, tiny schedules (about 5 min)
+    python benchmarks/run.py            # full run: 5 seeds + sweep, quality + cost
+    python benchmarks/run.py --quick    # smoke check: 1 seed, tiny schedules
     python benchmarks/run.py --arms teacher  # only train (or reuse) the teachers
 
 Quality: teacher, student baseline, student + RdimKD-R/-P/-A, the full-feature L2 mimic and
 the peer method (PKD for detection, CWD for segmentation), each trained with tools/train.py on
-the same data and schedule, plus a single-seed sweep of RdimKD-R's k and of the loss weights.
+the same data and schedule, plus a single-seed sweep of the loss weights (and, for detection,
+RdimKD-R on all five FPN levels).
 Cost: time per iteration and peak memory of each training step.
 Writes JSON, markdown and a plot to benchmarks/results/ (quick mode: benchmarks/results/quick/).
 Each run's log is under benchmarks/work/; a rerun reuses finished runs.

@@ -122,6 +122,17 @@ def test_quality_report_files(tmp_path):
     assert (tmp_path / 'quality.png').read_bytes()[:4] == b'\x89PNG'
 
 
+def test_reuse_line_counts_runs_of_an_earlier_invocation():
+    rows = [dict(arm='teacher', reused=True, train_seconds=1200.0),
+            dict(arm='baseline', reused=False, train_seconds=60.0),
+            dict(arm='rdimkd-r', reused=True, train_seconds=120.0)]
+    assert report._reuse_line(rows) == (
+        '2 of the 3 runs (1 teachers) were reused from an earlier invocation, which the wall '
+        'time above does not count; the runs took 23 min of training in all (each with its '
+        'share of the cores).\n\n')
+    assert report._reuse_line(rows[1:2]) == 'The 1 runs took 1 min of training in all.\n\n'
+
+
 def test_cost_report_files(tmp_path):
     cost = dict(task='det', device='cpu', batch_size=8, input_shape=[3, 128, 128],
                 times_ms={'student alone': 60.0, 'KD RdimKD-R': 100.0},
@@ -138,6 +149,11 @@ def test_cost_report_files(tmp_path):
     assert (tmp_path / 'cost_cpu.png').read_bytes()[:4] == b'\x89PNG'
 
 
+def _interval_cell(diff) -> str:
+    return '' if not diff else (f'{diff["mean"]:+.2f} [{diff["low"]:+.2f}, '
+                                f'{diff["high"]:+.2f}]')
+
+
 def test_readme_quotes_the_committed_results():
     """The README's benchmark tables are the committed JSON results, rounded."""
     import json
@@ -149,15 +165,26 @@ def test_readme_quotes_the_committed_results():
     assert (f'| teacher (1 run) | {det["teacher"]:.2f} | | {seg["teacher"]:.2f} | |'
             in readme)
     titles = {'baseline': 'student alone', 'rdimkd-r': '+ RdimKD-R', 'rdimkd-p': '+ RdimKD-P',
-              'rdimkd-a': '+ RdimKD-A', 'fitnet-l2': '+ full L2 (FitNet)'}
+              'rdimkd-a': '+ RdimKD-A', 'fitnet-l2': '+ full L2 (FitNet)',
+              'pkd': '+ PKD (det) / + CWD (seg)'}
+    assert [a['arm'] for a in det['arms']] == list(titles)
+    assert [a['arm'] for a in seg['arms']] == [*list(titles)[:-1], 'cwd']
     for d, s in zip(det['arms'], seg['arms']):
-        assert d['arm'] == s['arm']
         cells = [f'{d["mean"]:.2f} ± {d["std"]:.2f}',
                  '' if d.get('gap_closed') is None else f'{d["gap_closed"] * 100:.0f}%',
                  f'{s["mean"]:.2f} ± {s["std"]:.2f}',
                  '' if s.get('gap_closed') is None else f'{s["gap_closed"] * 100:.0f}%']
         row = f'| {titles[d["arm"]]} | ' + ' | '.join(cells) + ' |'
         assert row.replace('|  |', '| |') in readme, row
+        if d['arm'].startswith('rdimkd'):  # paired differences: baseline, full L2, peer
+            cells = [_interval_cell(summary['paired'][ref]) for summary, refs in (
+                (d, ('baseline', 'fitnet-l2', 'pkd')), (s, ('baseline', 'fitnet-l2', 'cwd')))
+                for ref in refs]
+            row = f'| {titles[d["arm"]]} | ' + ' | '.join(cells) + ' |'
+            assert row in readme, row
+    for summary in (det, seg):
+        for run in summary['sweep']:
+            assert f'| {run["label"]} | {run["metric"]:.2f} |' in readme, run['label']
     labels = {
         'KD RdimKD-R step / student step': 'KD step (RdimKD-R) / student step',
         'KD RdimKD-R step / (student step + teacher feature forward)':
@@ -169,13 +196,18 @@ def test_readme_quotes_the_committed_results():
         'RdimKD-R loss alone / KD RdimKD-R step':
         'RdimKD loss alone (connector + projection + L2, fwd + bwd) / KD step',
         'full L2 loss alone / RdimKD-R loss alone': 'full-L2 loss alone / RdimKD loss alone',
+        'KD peer step / KD RdimKD-R step': 'KD step with PKD (det) / CWD (seg) / with RdimKD-R',
+        'peer loss alone / RdimKD-R loss alone':
+        'PKD (det) / CWD (seg) loss alone / RdimKD loss alone',
     }
     for device in ('cpu', 'gpu'):
         cost = {t['task']: t['ratios'] for t in
                 json.loads((results / f'cost_{device}.json').read_text())['tasks']}
-        assert set(labels) == set(cost['det'])
-        for key, label in labels.items():
-            row = f'| {label} | {cost["det"][key]:.2f} | {cost["seg"][key]:.2f} |'
+        # Files measured before the peers' rows were added lack them; every row a file has is
+        # quoted.
+        assert set(cost['det']) <= set(labels)
+        for key in cost['det']:
+            row = f'| {labels[key]} | {cost["det"][key]:.2f} | {cost["seg"][key]:.2f} |'
             assert row in readme, (device, row)
 
 

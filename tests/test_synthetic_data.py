@@ -15,30 +15,14 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 CITYSCAPES_LABELS = set(range(19)) | {255}
 
 
-def _det(out_dir: Path,
-         seed: int = 0,
-         num_train: int = 4,
-         num_val: int = 2) -> dict:
-    return generate_coco_detection(
-        str(out_dir),
-        num_train=num_train,
-        num_val=num_val,
-        seed=seed,
-        image_size=(128, 160),
-        progress=False)
+def _det(out_dir: Path, seed: int = 0, num_train: int = 4, num_val: int = 2) -> dict:
+    return generate_coco_detection(str(out_dir), num_train=num_train, num_val=num_val,
+                                   seed=seed, image_size=(128, 160), progress=False)
 
 
-def _seg(out_dir: Path,
-         seed: int = 0,
-         num_train: int = 3,
-         num_val: int = 2) -> dict:
-    return generate_cityscapes_segmentation(
-        str(out_dir),
-        num_train=num_train,
-        num_val=num_val,
-        seed=seed,
-        image_size=(96, 192),
-        progress=False)
+def _seg(out_dir: Path, seed: int = 0, num_train: int = 3, num_val: int = 2) -> dict:
+    return generate_cityscapes_segmentation(str(out_dir), num_train=num_train, num_val=num_val,
+                                            seed=seed, image_size=(96, 192), progress=False)
 
 
 def _read_tree(root: Path, pattern: str) -> dict:

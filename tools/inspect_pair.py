@@ -142,7 +142,8 @@ def propose_points(teacher: Side, student: Side) -> List[dict]:
 
 def _first_three(address: str, levels: Levels) -> str:
     """At most the first three levels of an equal-stride neck slice: the measured default
-    (benchmarks/results/defaults.md: all five FPN levels scored below the student alone)."""
+    (on the earlier synthetic benchmark all five FPN levels scored below the student alone;
+    README "Loss scale")."""
     module, _, index = address.partition('[')
     if index and ':' not in index:
         return address  # one level
