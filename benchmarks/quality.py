@@ -5,6 +5,7 @@ threads); a KD run starts once its task's teacher is trained. A run whose ``resu
 matches its command and its fingerprint (resolved config, and the teacher's for a KD run) is
 not repeated, so an interrupted benchmark continues where it stopped.
 """
+import functools
 import hashlib
 import json
 import os
@@ -94,12 +95,18 @@ def _read_metric(run: Run) -> float:
     raise RuntimeError(f'No {run.task.metric_key!r} in {logs[-1]}; see {run.work_dir}/run.log')
 
 
+@functools.lru_cache(maxsize=None)
+def _resolved_config_text(path: str) -> str:
+    """The resolved config (bases included), read once per invocation for all its seeds."""
+    with warnings.catch_warnings():  # the libraries' import-time deprecation warnings
+        warnings.simplefilter('ignore')
+        return Config.fromfile(path).pretty_text
+
+
 def fingerprint(run: Run, teacher: str = '') -> str:
     """A digest of what the run trains: its resolved config (bases included) and, for a KD
     run, its teacher's fingerprint. The command alone would not see an edited config."""
-    with warnings.catch_warnings():  # the libraries' import-time deprecation warnings
-        warnings.simplefilter('ignore')
-        text = Config.fromfile(str(REPO_ROOT / run.task.config(run.arm))).pretty_text
+    text = _resolved_config_text(str(REPO_ROOT / run.task.config(run.arm)))
     return hashlib.sha256((text + teacher).encode()).hexdigest()[:16]
 
 

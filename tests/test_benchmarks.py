@@ -256,7 +256,7 @@ def test_read_metric_takes_the_final_validation(tmp_path):
 
 def test_fingerprint_sees_config_edits_and_the_teacher(tmp_path, monkeypatch):
     """A rerun must not reuse a run whose config file changed under the same command."""
-    from benchmarks import tasks
+    from benchmarks import quality, tasks
     from benchmarks.quality import Run, fingerprint
     config = tmp_path / 'det' / 'student.py'
     config.parent.mkdir(parents=True)
@@ -266,5 +266,6 @@ def test_fingerprint_sees_config_edits_and_the_teacher(tmp_path, monkeypatch):
     before = fingerprint(run)
     assert fingerprint(run) == before
     config.write_text('model = dict(lr=0.002)\n')
+    quality._resolved_config_text.cache_clear()  # a new invocation reads the file again
     assert fingerprint(run) != before
     assert fingerprint(run, 'teacher-a') != fingerprint(run, 'teacher-b')
