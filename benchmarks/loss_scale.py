@@ -1,23 +1,133 @@
-"""Loss scale across pairs: the first KD/task loss ratio of 8 zoo pairs, raw and normalised.
+"""Loss scale across pairs: the first KD/task loss ratio of 8 zoo pairs, with each loss form.
 
     python benchmarks/loss_scale.py
 
-Runs the measurement of ``tests/test_loss_scale.py`` (same pairs, random teachers with the
-libraries' initialisation and batch-norm statistics of their own activations, first training
-step at loss_weight 1, k = C_t / 4), with each pair's first task loss and connector kind, and
-writes ``benchmarks/results/loss_scale.{json,md}``,
-which the README's "Loss scale" table quotes. About a minute on 2 cores.
+Builds 8 zoo pairs (random teachers with the libraries' initialisation and batch-norm
+statistics of their own activations, as a trained teacher has them; no pretrained weights),
+takes the first training step at loss_weight 1, k = C_t / 4, with the standardised,
+teacher-normalised and raw loss, and writes ``benchmarks/results/loss_scale.{json,md}``, which
+the README's "Loss scale" table quotes. ``tests/test_loss_scale.py`` checks the same
+measurement. About a minute on 2 cores.
 """
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / 'tests')]
+import torch
+from mmengine.config import Config
+from mmengine.logging import MessageHub
+from mmengine.registry import init_default_scope
 
-from test_loss_scale import PAIRS, first_ratios  # noqa: E402
+import rdimkd_mm  # noqa: F401
+from rdimkd_mm.engine.projection_fit import fit_projections
+from rdimkd_mm.registry import MODELS
+from rdimkd_mm.utils import build_model, pretrained_inits, resolve_config_path
+from synthetic.batches import SIZE, fake_batch
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+# (teacher, student, teacher point, student point, align); the student's pretrained init is
+# not used (build_model does not initialise weights).
+PAIRS = [
+    ('mmdet::retinanet/retinanet_r50_fpn_1x_coco.py',
+     'mmdet::retinanet/retinanet_r18_fpn_1x_coco.py', 'neck', 'neck', 'stride'),
+    ('mmdet::fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py',
+     'mmdet::retinanet/retinanet_r18_fpn_1x_coco.py', 'neck', 'neck', 'stride'),
+    ('mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py',
+     'mmdet::retinanet/retinanet_r18_fpn_1x_coco.py', 'neck[1:5]', 'neck[0:4]', 'stride'),
+    ('mmdet::yolox/yolox_s_8xb8-300e_coco.py', 'mmdet::yolox/yolox_tiny_8xb8-300e_coco.py',
+     'neck', 'neck', 'stride'),
+    ('mmdet::rtmdet/rtmdet_s_8xb32-300e_coco.py', 'mmdet::rtmdet/rtmdet_tiny_8xb32-300e_coco.py',
+     'neck', 'neck', 'stride'),
+    ('mmseg::pspnet/pspnet_r50-d8_4xb2-40k_cityscapes-512x1024.py',
+     'mmseg::pspnet/pspnet_r18-d8_4xb2-80k_cityscapes-512x1024.py', 'decode_head.bottleneck',
+     'decode_head.bottleneck', 'stride'),
+    ('mmseg::deeplabv3plus/deeplabv3plus_r50-d8_4xb2-40k_cityscapes-512x1024.py',
+     'mmseg::pspnet/pspnet_r18-d8_4xb2-80k_cityscapes-512x1024.py',
+     'decode_head.sep_bottleneck', 'decode_head.bottleneck', 'interpolate'),
+    ('mmseg::segformer/segformer_mit-b1_8xb1-160k_cityscapes-1024x1024.py',
+     'mmseg::segformer/segformer_mit-b0_8xb1-160k_cityscapes-1024x1024.py',
+     'decode_head.fusion_conv', 'decode_head.fusion_conv', 'stride'),
+]
+
+
+def model_config(config: str) -> dict:
+    cfg = Config.fromfile(resolve_config_path(config))
+    return dict(cfg.model.to_dict(), _scope_=cfg.default_scope)
+
+
+def without_pretrained(cfg: dict) -> dict:
+    """No pretrained weights (no internet): every pretrained initialisation off."""
+    for keys in pretrained_inits(cfg):
+        parent = cfg
+        for key in keys[:-1]:
+            parent = parent[key]
+        parent[keys[-1]] = None
+    return cfg
+
+
+@torch.no_grad()
+def calibrate_norm_statistics(model, scope: str, batches: int = 4) -> None:
+    """Set the batch-norm running statistics of a random model from its own activations, as
+    any trained teacher has them (random weights with the initial statistics mean 0, var 1
+    give features whose scale says nothing about a trained teacher's)."""
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average
+    model.train()
+    for seed in range(batches):
+        data = model.data_preprocessor(fake_batch(scope, n=2, seed=seed), False)
+        model(**data, mode='tensor')
+    model.eval()
+
+
+def first_ratios(pair: tuple, tmp_path: Path) -> dict:
+    """The first training step at loss_weight 1: KD loss / task loss with each ``normalize``
+    (``standardised``, ``teacher_normalised``, ``raw`` = None), the standardised KD loss per
+    level, the task loss, and whether the connector is a 1x1 conv (C_s != C_t) or the
+    identity."""
+    teacher, student, t_point, s_point, align = pair
+    scope = teacher.split('::')[0]
+    init_default_scope(scope)
+    torch.manual_seed(0)
+    teacher_model, _ = build_model(without_pretrained(model_config(teacher)))
+    teacher_model.init_weights()  # mmdet/mmseg initialisation, as training starts from
+    calibrate_norm_statistics(teacher_model, scope)
+    torch.save(dict(state_dict=teacher_model.state_dict()), tmp_path / 'teacher.pth')
+    student_cfg = without_pretrained(model_config(student))
+    if scope == 'mmseg':
+        student_cfg['data_preprocessor']['size'] = (SIZE, SIZE)
+    distiller = MODELS.build(dict(
+        type='rdimkd_mm.FeatureDistiller', student=student_cfg,
+        teacher=teacher, teacher_checkpoint=str(tmp_path / 'teacher.pth'),
+        probe_size=(SIZE, SIZE),
+        distill=[dict(name='kd', student=s_point, teacher=t_point,
+                      loss=dict(type='rdimkd_mm.RdimKDLoss', align=align, normalize='teacher',
+                                projection=dict(type='rdimkd_mm.RandomProjection', k=0.25)))]))
+    distiller.init_weights()  # what the Runner does: e.g. the detection heads' prior biases
+    distiller.train()
+    MessageHub.get_current_instance().update_info('iter', 0)  # YOLOX's batch resize reads it
+    fit_projections(distiller, [fake_batch(scope, n=2)], num_batches=1, progress=False)
+    data = distiller.data_preprocessor(fake_batch(scope, n=2), False)
+    loss = distiller.distill_losses['kd']
+    steps = {}
+    for normalize in ('teacher', 'standardize'):  # the same step, one loss form each
+        loss.normalize = normalize
+        torch.manual_seed(0)  # the same drop paths
+        steps[normalize] = distiller(**data, mode='loss')
+    by_teacher = steps['teacher']
+    task = by_teacher['loss_kd_kd'].item() / float(by_teacher['kd_ratio_kd'])
+    # The raw loss (normalize=None) is each level's teacher-normalised term times its scale.
+    levels = ([by_teacher[f'kd_kd_l{i}'] for i in range(loss.num_levels)]
+              if loss.num_levels > 1 else [by_teacher['loss_kd_kd'].detach()])
+    raw = float(sum(level * scale for level, scale in zip(levels, loss.scales)))
+    standardised = float(steps['standardize']['kd_ratio_kd'])
+    return dict(standardised=standardised, kd_per_level=standardised * task / loss.num_levels,
+                teacher_normalised=float(by_teacher['kd_ratio_kd']), raw=raw / task, task=task,
+                connector='identity' if isinstance(loss.connectors[0], torch.nn.Identity)
+                else '1x1 conv')
 
 
 def main() -> None:
@@ -26,19 +136,23 @@ def main() -> None:
         for pair in PAIRS:
             rows.append(dict(teacher=pair[0], student=pair[1], **first_ratios(pair, Path(tmp))))
     band = {key: max(r[key] for r in rows) / min(r[key] for r in rows)
-            for key in ('normalised', 'raw', 'task')}
+            for key in ('standardised', 'teacher_normalised', 'raw', 'task', 'kd_per_level')}
     data = dict(command='python benchmarks/loss_scale.py', date=time.strftime('%Y-%m-%d'),
                 rows=rows, band=band)
     results = REPO_ROOT / 'benchmarks' / 'results'
     (results / 'loss_scale.json').write_text(json.dumps(data, indent=2))
     lines = [f'Written by `{data["command"]}` on {data["date"]}; first KD / task loss at '
-             'loss_weight 1, k = C_t / 4.\n',
-             '| teacher -> student | KD/task normalised | KD/task raw | task loss | connector |',
-             '|---|---|---|---|---|']
-    lines += [f'| `{r["teacher"]}` -> `{r["student"]}` | {r["normalised"]:.3g} | '
-              f'{r["raw"]:.4g} | {r["task"]:.3g} | {r["connector"]} |' for r in rows]
-    lines += ['', f'Band (highest / lowest): KD/task normalised {band["normalised"]:.0f}x, '
-              f'raw {band["raw"]:.0f}x; the first task loss alone spans {band["task"]:.0f}x.\n']
+             'loss_weight 1, k = C_t / 4, with each `normalize`.\n',
+             "| teacher -> student | 'standardize' | 'teacher' | None (raw) | task loss "
+             "| 'standardize' KD loss per level | connector |",
+             '|---|---|---|---|---|---|---|']
+    lines += [f'| `{r["teacher"]}` -> `{r["student"]}` | {r["standardised"]:.3g} | '
+              f'{r["teacher_normalised"]:.3g} | {r["raw"]:.4g} | {r["task"]:.3g} | '
+              f'{r["kd_per_level"]:.3f} | {r["connector"]} |' for r in rows]
+    lines += ['', f'Band (highest / lowest): standardised {band["standardised"]:.0f}x, '
+              f'teacher-normalised {band["teacher_normalised"]:.0f}x, raw {band["raw"]:.0f}x; '
+              f'the first task loss alone spans {band["task"]:.0f}x, the standardised KD loss '
+              f'per level {band["kd_per_level"]:.2f}x.\n']
     (results / 'loss_scale.md').write_text('\n'.join(lines))
     print('\n'.join(lines))
 

@@ -7,6 +7,7 @@ not repeated, so an interrupted benchmark continues where it stopped.
 """
 import functools
 import hashlib
+import inspect
 import json
 import os
 import shlex
@@ -20,11 +21,13 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from mmengine.config import Config
-from mmengine.runner import find_latest_checkpoint
+from mmengine.runner import Runner, find_latest_checkpoint
 
 from .tasks import ARM_TITLES, Schedule, Task
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# Config keys that something reads by name: the Runner's arguments, imports, the runner type.
+_READ_KEYS = {*inspect.signature(Runner.__init__).parameters, 'custom_imports', 'runner_type'}
 
 
 @dataclass
@@ -97,10 +100,15 @@ def _read_metric(run: Run) -> float:
 
 @functools.lru_cache(maxsize=None)
 def _resolved_config_text(path: str) -> str:
-    """The resolved config (bases included), read once per invocation for all its seeds."""
+    """The resolved config (bases included), read once per invocation for all its seeds,
+    without the helper variables of distillation bases (e.g. ``fpn_distill``): the run reads
+    them only through ``model``, which holds their resolved values."""
     with warnings.catch_warnings():  # the libraries' import-time deprecation warnings
         warnings.simplefilter('ignore')
-        return Config.fromfile(path).pretty_text
+        cfg = Config.fromfile(path)
+    for key in [k for k in cfg if k not in _READ_KEYS and 'rdimkd_mm.' in repr(cfg[k])]:
+        cfg.pop(key)
+    return cfg.pretty_text
 
 
 def fingerprint(run: Run, teacher: str = '') -> str:

@@ -4,8 +4,11 @@ Every arm is an ordinary config under ``benchmarks/configs/<task>/`` trained wit
 ``tools/train.py``; the runner only adds ``--cfg-options`` (seed, schedule length, teacher
 checkpoint, sweep values), which it prints and stores next to each result.
 """
+import warnings
 from dataclasses import dataclass, field
 from typing import Dict, List, Tuple
+
+from mmengine.config import Config
 
 CONFIG_DIR = 'benchmarks/configs'
 
@@ -33,8 +36,9 @@ class Task:
     # The shipped default that the RdimKD-R arm inherits untouched (P, A and full L2 change
     # only the projection).
     default_config: str
-    # Arms whose config has FitProjectionsHook (it measures the loss scales; P and A also fit K).
-    fit_hook_arms: Tuple[str, ...] = ('rdimkd-r', 'rdimkd-p', 'rdimkd-a', 'fitnet-l2')
+    # Arms whose config has FitProjectionsHook (P and A fit K; the teacher-normalised arms
+    # measure the teacher's variance).
+    fit_hook_arms: Tuple[str, ...] = ('rdimkd-p', 'rdimkd-a', 'fitnet-l2', 'rdimkd-r-teacher')
     schedules: Dict[str, Schedule] = field(default_factory=dict)
     # Arms of the peer methods users compare with (PKD, CWD): arm -> the published loss weight
     # its config uses, the centre of its weight sweep.
@@ -51,24 +55,36 @@ class Task:
         name = 'student' if arm == 'baseline' else arm
         return f'{CONFIG_DIR}/{self.name}/{name}.py'
 
+    @property
+    def default_weight(self) -> float:
+        """The loss weight of the shipped default (the centre of RdimKD-R's weight sweep)."""
+        with warnings.catch_warnings():  # the libraries' import-time deprecation warnings
+            warnings.simplefilter('ignore')
+            cfg = Config.fromfile(self.default_config)
+        points = [v for k, v in cfg.items() if k.endswith('_distill')]
+        return float(points[0][0]['loss']['loss_weight'])
+
     def sweep(self) -> List[Tuple[str, str, List[str]]]:
         """Single-seed sweep runs: (label, arm, extra cfg-options).
 
         RdimKD-R's loss weight at 1/4, 1/2, 2 and 4 times its default (is the default near
-        the best, and is no weight worse than no distillation?), then each peer at 1/4 and 4
-        times its published weight. For detection, also RdimKD-R on all five FPN levels.
-        (Under the teacher normalisation, full L2 at RdimKD-R's weight is already the matched
-        weight, see fitnet-l2.py, so it has no sweep of its own.)
+        the best, and is no weight worse than no distillation?); each peer at 1/4 and 4 times
+        its published weight; for detection, RdimKD-R on all five FPN levels; last, RdimKD-R
+        with the earlier default loss (teacher-normalised, ``rdimkd-r-teacher.py``) at weights
+        1 and 4.
         """
         loss = 'model.distill.0.loss'
-        runs = [(f'RdimKD-R weight x{f:g}', 'rdimkd-r', [f'{loss}.loss_weight={f:g}'])
+        weight = self.default_weight
+        runs = [(f'RdimKD-R weight x{f:g}', 'rdimkd-r', [f'{loss}.loss_weight={weight * f:g}'])
                 for f in (0.25, 0.5, 2, 4)]
-        runs += [(f'{arm.upper()} weight={weight * f:g}', arm,
-                  [f'{loss}.loss_weight={weight * f:g}'])
-                 for arm, weight in self.peers.items() for f in (0.25, 4)]
+        runs += [(f'{arm.upper()} weight={published * f:g}', arm,
+                  [f'{loss}.loss_weight={published * f:g}'])
+                 for arm, published in self.peers.items() for f in (0.25, 4)]
         if self.name == 'det':
             runs.append(('RdimKD-R all FPN levels (P3-P7)', 'rdimkd-r',
                          ['model.distill.0.student=neck', 'model.distill.0.teacher=neck']))
+        runs += [(f"RdimKD-R normalize='teacher' weight={w}", 'rdimkd-r-teacher',
+                  [f'{loss}.loss_weight={w}']) for w in (1, 4)]
         return runs
 
     def schedule_options(self, iters: int, validations: int = 1) -> List[str]:
@@ -101,6 +117,7 @@ ARM_TITLES = {
     'teacher': 'teacher',
     'baseline': 'student (baseline)',
     'rdimkd-r': 'student + RdimKD-R',
+    'rdimkd-r-teacher': "student + RdimKD-R (normalize='teacher')",
     'rdimkd-p': 'student + RdimKD-P',
     'rdimkd-a': 'student + RdimKD-A',
     'fitnet-l2': 'student + full L2 (FitNet)',

@@ -30,20 +30,23 @@ def test_plan_runs(task, tmp_path):
         assert ('model.teacher_checkpoint=teacher.pth' in command) == run.needs_teacher
         assert ('--no-teacher-eval' in command) == run.needs_teacher
         assert (f'custom_hooks.0.num_batches={schedule.fit_batches}' in run.options) == (
-            run.arm in ('rdimkd-p', 'rdimkd-a', 'rdimkd-r', 'fitnet-l2'))
+            run.arm in ('rdimkd-p', 'rdimkd-a', 'fitnet-l2'))
     sweep = [r for r in runs if r.group == 'sweep']
     assert len(sweep) == len(spec.sweep()) and all(r.seed == schedule.seeds[0] for r in sweep)
     peer_sweep = {'det': ['PKD weight=2.5', 'PKD weight=40'],
                   'seg': ['CWD weight=1.25', 'CWD weight=20']}[task]
     assert [r.label for r in sweep if r.arm in spec.peers] == peer_sweep
+    weights = [r.options[-2] for r in sweep if r.arm == 'rdimkd-r' and 'x' in r.label]
+    assert weights == [f'model.distill.0.loss.loss_weight={w:g}' for w in (2.5, 5, 20, 40)]
+    assert spec.default_weight == 10
     assert len({r.work_dir for r in runs}) == len(runs)
 
 
 @pytest.mark.parametrize('task', sorted(TASKS))
 def test_arm_configs(task):
-    """RdimKD-R is the shipped default untouched; each RdimKD/full-L2 arm changes only the
-    projection (the loss weight and points are shared); each peer arm is its own loss at its
-    published weight, without the fit hook."""
+    """RdimKD-R is the shipped default untouched; RdimKD-P/-A change only the projection (and
+    add the fit hook); full L2 is the identity projection on the teacher-normalised loss at
+    weight 1; each peer arm is its own loss at its published weight, without the fit hook."""
     spec = TASKS[task]
     losses, points = {}, {}
     for arm in spec.arms[1:]:
@@ -52,8 +55,11 @@ def test_arm_configs(task):
         assert (REPO_ROOT / cfg.model.teacher).is_file()
         (point, ) = cfg.model.distill
         losses[arm], points[arm] = point.loss, (point.student, point.teacher)
-        assert point.loss.loss_weight == spec.peers.get(arm, 1.0)
-        assert (cfg.custom_hooks == []) == (arm not in spec.fit_hook_arms)
+        assert point.loss.loss_weight == spec.peers.get(
+            arm, 1.0 if arm == 'fitnet-l2' else spec.default_weight)
+        assert point.loss.get('normalize') == {'fitnet-l2': 'teacher'}.get(
+            arm, None if arm in spec.peers else 'standardize')
+        assert (cfg.get('custom_hooks', []) == []) == (arm not in spec.fit_hook_arms)
     peers = {arm: losses.pop(arm).type for arm in spec.peers}
     assert peers == {'det': {'pkd': 'rdimkd_mm.PKDLoss'},
                      'seg': {'cwd': 'rdimkd_mm.CWDLoss'}}[task]
@@ -70,7 +76,7 @@ def test_arm_configs(task):
     default = Config.fromfile(str(REPO_ROOT / spec.default_config))
     shipped = default.fpn_distill if task == 'det' else default.seg_distill
     distill = Config.fromfile(str(REPO_ROOT / spec.config('rdimkd-r')))
-    assert distill.model.distill == shipped and distill.custom_hooks == default.custom_hooks
+    assert distill.model.distill == shipped and 'custom_hooks' not in distill
     student = Config.fromfile(str(REPO_ROOT / spec.config('baseline')))
     assert distill.model.student == student.model
     assert distill.train_dataloader == student.train_dataloader

@@ -6,17 +6,16 @@ import torch
 from mmengine.config import Config
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import DefaultScope, init_default_scope
-from mmengine.structures import InstanceData, PixelData
 
 import rdimkd_mm  # noqa: F401
 from rdimkd_mm.engine.projection_fit import fit_projections
 from rdimkd_mm.registry import MODELS
 from rdimkd_mm.utils import build_model
+from synthetic.batches import SIZE, fake_batch
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ALL_CONFIGS = sorted(p for p in (REPO_ROOT / 'configs').rglob('*.py') if '_base_' not in p.parts)
 DISTILL_CONFIGS = [p for p in ALL_CONFIGS if 'rdimkd' in p.parts]
-SIZE = 128
 
 
 def relative(path: Path) -> str:
@@ -30,33 +29,6 @@ def test_config_parses_and_names_a_model(path):
     assert 'type' in cfg.model
     for key in ('train_dataloader', 'val_evaluator', 'optim_wrapper', 'train_cfg'):
         assert key in cfg, key
-
-
-def fake_batch(scope: str, n: int = 2, seed: int = 0) -> dict:
-    batch = dict(inputs=[], data_samples=[])
-    for i in range(n):
-        image, sample = fake_sample(scope, seed=seed * n + i)
-        batch['inputs'].append(image)
-        batch['data_samples'].append(sample)
-    return batch
-
-
-def fake_sample(scope: str, seed: int) -> tuple:
-    generator = torch.Generator().manual_seed(seed)
-    image = torch.randint(0, 256, (3, SIZE, SIZE), generator=generator, dtype=torch.uint8)
-    meta = dict(img_shape=(SIZE, SIZE), ori_shape=(SIZE, SIZE), scale_factor=(1.0, 1.0),
-                img_id=0)
-    if scope == 'mmseg':
-        from mmseg.structures import SegDataSample
-        sample = SegDataSample(metainfo=meta)
-        labels = torch.randint(0, 19, (1, SIZE, SIZE), generator=generator)
-        sample.gt_sem_seg = PixelData(data=labels)
-    else:
-        from mmdet.structures import DetDataSample
-        sample = DetDataSample(metainfo=meta)
-        sample.gt_instances = InstanceData(bboxes=torch.tensor([[8., 8., 90., 100.]]),
-                                           labels=torch.tensor([1]))
-    return image, sample
 
 
 @pytest.mark.parametrize('path', DISTILL_CONFIGS, ids=relative)

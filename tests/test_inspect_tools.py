@@ -60,7 +60,9 @@ def test_inspect_pair_finds_each_heads_feature_before_the_classifier(tmp_path):
     assert cfg.model.student.pretrained is None
     assert [p.student for p in cfg.model.distill] == ['decode_head.bottleneck']
     assert cfg.model.distill[0].loss.align == 'interpolate'
-    assert cfg.custom_hooks[-1].type == 'rdimkd_mm.FitProjectionsHook'
+    assert cfg.model.distill[0].loss.normalize == 'standardize'
+    assert cfg.model.distill[0].loss.loss_weight == 10.0
+    assert 'custom_hooks' not in cfg  # nothing to fit: the student's own hooks stay
 
 
 def test_inspect_features_resolves_zoo_names():

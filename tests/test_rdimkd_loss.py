@@ -4,6 +4,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import rdimkd_mm  # noqa: F401  (populates the registries)
+from rdimkd_mm.models.losses import PKDLoss
 from rdimkd_mm.models.losses.rdimkd_loss import RdimKDLoss
 from rdimkd_mm.models.projections import RandomProjection
 
@@ -318,7 +319,7 @@ def test_identity_connector_requires_equal_channels():
 
 
 @pytest.mark.parametrize('option,value', [('connector', 'linear'), ('align', 'nearest'),
-                                          ('reduction', 'none')])
+                                          ('reduction', 'none'), ('normalize', 'pearson')])
 def test_unknown_options_raise(option, value):
     with pytest.raises(ValueError, match=option):
         _loss(k=4, **{option: value})
@@ -365,6 +366,36 @@ def test_normalised_loss_needs_the_fit():
     loss = _loss(normalize='teacher')
     with pytest.raises(RuntimeError, match="teacher's scale .*FitProjectionsHook"):
         loss(torch.randn(1, 16, 4, 4), torch.randn(1, 16, 4, 4))
+
+
+def test_standardised_loss_is_one_minus_the_projected_channels_mean_correlation():
+    """normalize='standardize': 1 - mean_j Pearson r_j of K^T G_s and K^T F_t over N, H, W."""
+    torch.manual_seed(0)
+    loss = _loss(k=4, normalize='standardize', loss_weight=3.0)
+    assert loss.is_fitted  # nothing to measure before training
+    teacher = torch.randn(4, 16, 5, 5) * 7 + 2
+    student = 0.5 * teacher + torch.randn(4, 16, 5, 5) * 3
+    weight = loss.projections[0](torch.eye(16)[:, :, None, None])[:, :, 0, 0]  # (16, k)
+    z_t, z_s = (_per_position(weight.t(), f).permute(1, 0, 2, 3).reshape(4, -1).double()
+                for f in (teacher, student))
+    r = torch.stack([torch.corrcoef(torch.stack([a, b]))[0, 1] for a, b in zip(z_t, z_s)])
+    torch.testing.assert_close(loss(student, teacher).double(), 3.0 * (1 - r.mean()),
+                               rtol=1e-4, atol=1e-5)
+    # Whatever the scale and offset of either side, the loss is the same (up to eps).
+    torch.testing.assert_close(loss(student * 100 - 5, teacher * 0.01 + 9),
+                               loss(student, teacher), rtol=1e-4, atol=1e-5)
+
+
+def test_standardised_loss_without_projection_is_pkd():
+    """IdentityProjection + normalize='standardize' is PKD's loss on the full feature."""
+    torch.manual_seed(0)
+    rdimkd = _loss(8, 16, projection=dict(type='rdimkd_mm.IdentityProjection'),
+                   normalize='standardize', num_levels=2, loss_weight=10.0)
+    pkd = PKDLoss(8, 16, num_levels=2, loss_weight=10.0)
+    pkd.load_state_dict(rdimkd.state_dict(), strict=False)  # the same connectors
+    student = [torch.randn(2, 8, 6, 6), torch.randn(2, 8, 3, 3)]
+    teacher = [torch.randn(2, 16, 6, 6) * 4 + 1, torch.randn(2, 16, 3, 3)]
+    torch.testing.assert_close(rdimkd(student, teacher), pkd(student, teacher))
 
 
 def test_float_k_is_a_fraction_of_the_teacher_channels():

@@ -31,7 +31,7 @@ import torch
 from mmengine.config import Config
 from mmengine.utils import ManagerMixin
 
-from rdimkd_mm.utils import build_model
+from rdimkd_mm.utils import build_model, pretrained_inits
 from synthetic import SYNTHETIC_COCO_CLASSES
 from conftest import REPO_ROOT
 from zoo_pairs import ZOO_PAIRS, Point, ZooPair, distill_config, find, markdown_table
@@ -239,21 +239,6 @@ def shrink_pipeline(pipeline: list, key: str, size: int) -> Dict[str, object]:
     return changes
 
 
-def pretrained_off(model: dict, key: str) -> Dict[str, object]:
-    """``init_cfg=None`` / ``pretrained=None`` wherever ``model`` loads pretrained weights."""
-    changes: Dict[str, object] = {}
-    if model.get('pretrained') is not None:
-        changes[f'{key}.pretrained'] = None
-    for name, value in model.items():
-        if name == 'init_cfg' and value is not None:
-            inits = value if isinstance(value, list) else [value]
-            if any(i.get('type') == 'Pretrained' or 'checkpoint' in i for i in inits):
-                changes[f'{key}.init_cfg'] = None
-        elif isinstance(value, dict):
-            changes.update(pretrained_off(value, f'{key}.{name}'))
-    return changes
-
-
 def runner_options(cfg: Config, data_root: Path, *, epochs: int = 1,
                    hooks: Optional[Dict[str, dict]] = None,
                    keep_checkpoint: bool = False) -> List[str]:
@@ -297,7 +282,8 @@ def runner_options(cfg: Config, data_root: Path, *, epochs: int = 1,
     if cfg.model.student.get('data_preprocessor', {}).get('size') is not None:
         o['model.student.data_preprocessor.size'] = (size, size)
     o['model.probe_size'] = (size, size)
-    o.update(pretrained_off(cfg.model.student, 'model.student'))
+    o.update({'.'.join(('model.student', *keys)): None
+              for keys in pretrained_inits(cfg.model.student)})
     # The schedule: one iteration per epoch, no validation; logs every iteration.
     if cfg.train_cfg.get('type', '').endswith('IterBasedTrainLoop'):
         o.update({'train_cfg.max_iters': epochs, 'train_cfg.val_interval': NEVER})

@@ -196,8 +196,9 @@ model = dict(
     teacher_checkpoint='{teacher_checkpoint}',{probe}
     distill=[{points}
     ])
-# Fits the teacher's scale of each loss (and PCA/autoencoder projections) before training;
-# the student config's own hooks (YOLOX's, RTMDet's) stay.
+# Fits PCA/autoencoder projections (and normalize='teacher' scales) before training: nothing
+# for this default loss, kept to check that it runs after the student config's own hooks
+# (YOLOX's, RTMDet's), which stay.
 custom_hooks = [
     *_base_.get('custom_hooks', []),
     dict(type='rdimkd_mm.FitProjectionsHook', num_batches=50),

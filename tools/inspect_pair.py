@@ -32,7 +32,7 @@ import rdimkd_mm  # noqa: F401
 from rdimkd_mm.models.distillers.feature_probe import (Feature, dummy_batch, equal_stride_slices,
                                                        format_stride, probe_modules, same_stride,
                                                        single_call)
-from rdimkd_mm.utils import build_model, resolve_config_path
+from rdimkd_mm.utils import build_model, pretrained_inits, resolve_config_path
 
 Levels = List[Feature]
 
@@ -197,21 +197,17 @@ def print_all(side: Side, title: str, depth: int) -> None:
 
 def pretrained_lines(model_cfg: dict, path: str = "model['student']") -> List[str]:
     """Assignments that switch off every pretrained initialisation in a model config."""
-    lines = []
-    for key, value in model_cfg.items():
-        here = f"{path}['{key}']"
-        if key == 'pretrained' and isinstance(value, str):
-            lines.append(f'{here} = None  # was {value!r}')
-        elif key == 'init_cfg' and _is_pretrained(value):
-            lines.append(f'{here} = None  # was {dict(value)!r}')
-        elif isinstance(value, dict):
-            lines += pretrained_lines(value, here)
-    return lines
+    return [path + ''.join(f"['{key}']" for key in keys) + f' = None  # was {_plain(value)!r}'
+            for keys, value in pretrained_inits(model_cfg).items()]
 
 
-def _is_pretrained(init_cfg) -> bool:
-    items = init_cfg if isinstance(init_cfg, (list, tuple)) else [init_cfg]
-    return any(isinstance(i, dict) and i.get('type') == 'Pretrained' for i in items)
+def _plain(value):
+    """A config value without ConfigDict wrappers, to print it as config text."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
 
 
 def config_text(teacher: Side, student: Side, points: List[dict], out_path: str,
@@ -231,7 +227,8 @@ def config_text(teacher: Side, student: Side, points: List[dict], out_path: str,
             f"            student='{point['student']}',  # {describe(point_levels(student, point['student']))}\n"  # noqa: E501
             "            loss=dict(\n                type='rdimkd_mm.RdimKDLoss',\n"
             "                projection=dict(type='rdimkd_mm.RandomProjection', k=0.25),\n"
-            f'{align}                loss_weight=1.0)),')
+            f"{align}                normalize='standardize',\n"
+            '                loss_weight=10.0)),')
     fit_hook = "dict(type='rdimkd_mm.FitProjectionsHook', num_batches=50)"
     hooks = (f'_base_.custom_hooks + [{fit_hook}]' if student.cfg.get('custom_hooks') else
              f'[{fit_hook}]')
@@ -249,8 +246,9 @@ def config_text(teacher: Side, student: Side, points: List[dict], out_path: str,
             f"    teacher='{teacher_spec}',\n"
             f"    teacher_checkpoint='{checkpoint}',  # the trained teacher's weights\n"
             '    distill=[\n' + '\n'.join(distill) + '\n    ])\n'
-            '# Measures the loss scales (and fits PCA/autoencoder projections) before training.\n'
-            f'custom_hooks = {hooks}\n' + init_text)
+            '# The measured default (README, "Loss scale"): nothing to fit before training. For\n'
+            '# RdimKD-P/-A (PCAProjection/AutoencoderProjection) or normalize=\'teacher\', fit\n'
+            f'# before training with:\n# custom_hooks = {hooks}\n' + init_text)
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """Resolve and build the models a distiller wraps, from config files or model dicts."""
 import os.path as osp
-from typing import Tuple, Union
+from typing import Dict, Tuple, Union
 
 from mmengine.config import Config, ConfigDict
 from mmengine.registry import MODELS, DefaultScope
@@ -62,3 +62,25 @@ def build_model(spec: ModelSpec) -> Tuple[nn.Module, str]:
     with DefaultScope.overwrite_default_scope(scope):
         model = MODELS.build(dict(model_cfg, _scope_=scope))
     return model, scope
+
+
+def pretrained_inits(model_cfg: dict) -> Dict[Tuple[str, ...], object]:
+    """Where a model config loads pretrained weights (from the internet, for the zoo configs).
+
+    Returns:
+        dict: key path (e.g. ``('backbone', 'init_cfg')``) -> its value, for every string
+        ``pretrained`` and every ``init_cfg`` (dict or list) with a ``Pretrained`` entry or a
+        ``checkpoint``. Setting each to None switches pretrained initialisation off.
+    """
+    found = {}
+    for key, value in model_cfg.items():
+        if key == 'pretrained' and isinstance(value, str):
+            found[(key, )] = value
+        elif key == 'init_cfg' and value is not None:
+            inits = value if isinstance(value, (list, tuple)) else [value]
+            if any(isinstance(i, dict) and (i.get('type') == 'Pretrained' or 'checkpoint' in i)
+                   for i in inits):
+                found[(key, )] = value
+        elif isinstance(value, dict):
+            found.update({(key, *path): v for path, v in pretrained_inits(value).items()})
+    return found

@@ -1,4 +1,5 @@
-# RdimKD-A: as rdimkd-r.py, with K = the encoder of an autoencoder fitted to the teacher's features.
+# RdimKD-A: as rdimkd-r.py, with K = the encoder of an autoencoder fitted to the teacher's
+# features before training (FitProjectionsHook).
 _base_ = ['./rdimkd-r.py']
 model = dict(distill=[
     dict(
@@ -8,5 +9,7 @@ model = dict(distill=[
         loss=dict(
             type='rdimkd_mm.RdimKDLoss',
             projection=dict(type='rdimkd_mm.AutoencoderProjection', k=0.25),
-            loss_weight=1.0)),
+            normalize='standardize',
+            loss_weight=10.0)),
 ])
+custom_hooks = [dict(type='rdimkd_mm.FitProjectionsHook', num_batches=50)]

@@ -1,5 +1,5 @@
 # RdimKD-P: as rdimkd-r.py, with K = the top C_t / 4 = 32 principal components of the teacher's
-# features.
+# features, fitted before training (FitProjectionsHook).
 _base_ = ['./rdimkd-r.py']
 model = dict(distill=[
     dict(
@@ -9,5 +9,7 @@ model = dict(distill=[
         loss=dict(
             type='rdimkd_mm.RdimKDLoss',
             projection=dict(type='rdimkd_mm.PCAProjection', k=0.25),
-            loss_weight=1.0)),
+            normalize='standardize',
+            loss_weight=10.0)),
 ])
+custom_hooks = [dict(type='rdimkd_mm.FitProjectionsHook', num_batches=50)]

@@ -1,6 +1,6 @@
 # RdimKD-R with the shipped detection default, untouched (configs/_base_/distill/rdimkd-r_fpn.py):
-# FPN P3-P5, k = C_t / 4 = 32, teacher-normalised loss at weight 1. The benchmark runner passes
-# model.teacher_checkpoint; the other arms change only the loss.
+# FPN P3-P5, k = C_t / 4 = 32, standardised loss at weight 10 per level. The benchmark runner
+# passes model.teacher_checkpoint; the other arms change only the loss (and add their hooks).
 _base_ = ['./student.py', '../../../configs/_base_/distill/rdimkd-r_fpn.py']
 model = dict(
     _delete_=True,

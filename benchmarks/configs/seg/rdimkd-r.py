@@ -1,7 +1,7 @@
 # RdimKD-R with the shipped segmentation default, untouched
 # (configs/_base_/distill/rdimkd-r_seg-head.py): the PSP head's bottleneck, k = C_t / 4 = 32,
-# teacher-normalised loss at weight 1. The benchmark runner passes model.teacher_checkpoint; the
-# other arms change only the loss.
+# standardised loss at weight 10. The benchmark runner passes model.teacher_checkpoint; the
+# other arms change only the loss (and add their hooks).
 _base_ = ['./student.py', '../../../configs/_base_/distill/rdimkd-r_seg-head.py']
 model = dict(
     _delete_=True,

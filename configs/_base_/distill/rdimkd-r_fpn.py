@@ -1,9 +1,10 @@
 # RdimKD-R at the first three neck levels (P3-P5 of RetinaNet/FCOS/GFL, P2-P4 of the R-CNNs),
-# k = a quarter of the teacher's channels, on the teacher-normalised loss at weight 1. Measured
-# in benchmarks/results/quality.md (5 seeds, trained teacher): +5.1 bbox mAP over the student
-# alone on every seed, below PKD. Only three levels: on the earlier, weaker benchmark all five
-# scored below the student alone at every weight tried. A pair config inherits this next to the
-# student's config and writes `distill=_base_.fpn_distill` into its distiller.
+# k = a quarter of the teacher's channels, on the standardised loss (1 - the projected channels'
+# mean Pearson correlation, in [0, 2] per level whatever the pair) at weight 10 per level.
+# Measured in benchmarks/results/quality.md (5 seeds, trained teacher, weight sweep x1/4..x4).
+# A pair config inherits this next to the student's config and writes `distill=_base_.fpn_distill`
+# into its distiller. Nothing is fitted before training (a PCA or autoencoder projection needs
+# FitProjectionsHook in custom_hooks).
 fpn_distill = [
     dict(
         name='fpn',
@@ -12,7 +13,6 @@ fpn_distill = [
         loss=dict(
             type='rdimkd_mm.RdimKDLoss',
             projection=dict(type='rdimkd_mm.RandomProjection', k=0.25),
-            loss_weight=1.0)),
+            normalize='standardize',
+            loss_weight=10.0)),
 ]
-# Measures the loss scales (and fits PCA/autoencoder projections) before training.
-custom_hooks = [dict(type='rdimkd_mm.FitProjectionsHook', num_batches=50)]

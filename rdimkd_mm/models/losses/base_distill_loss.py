@@ -144,3 +144,14 @@ class BaseDistillLoss(nn.Module):
         return (f'student_channels={self.student_channels}, '
                 f'teacher_channels={self.teacher_channels}, num_levels={self.num_levels}, '
                 f'align={self.align!r}, loss_weight={self.loss_weight}')
+
+
+def standardize_channels(feat: Tensor, eps: float = 1e-6) -> Tensor:
+    """Every channel of an (N, C, H, W) map at mean 0 and variance 1 over N, H, W.
+
+    The standard deviation is the biased one, so that ``mean((a - b) ** 2) / 2`` of two
+    standardised maps is ``1 - mean_c r_c``, their channels' mean Pearson correlation (up to
+    ``eps``, which makes a constant channel 0 instead of NaN).
+    """
+    std, mean = torch.std_mean(feat, dim=(0, 2, 3), correction=0, keepdim=True)
+    return (feat - mean) / (std + eps)

@@ -1,8 +1,7 @@
-import torch
 from torch import Tensor
 
 from rdimkd_mm.registry import MODELS
-from .base_distill_loss import BaseDistillLoss
+from .base_distill_loss import BaseDistillLoss, standardize_channels
 
 
 @MODELS.register_module()
@@ -38,14 +37,6 @@ class PKDLoss(BaseDistillLoss):
     Args: those of :class:`BaseDistillLoss`.
     """
 
-    #: Added to the standard deviation: a constant channel standardises to 0 instead of NaN.
-    eps = 1e-6
-
     def level_loss(self, student: Tensor, teacher: Tensor, level: int) -> Tensor:
         """Half the mean squared difference of the standardised (N, C_t, H, W) features."""
-        return 0.5 * (self._standardize(student) - self._standardize(teacher)).pow(2).mean()
-
-    def _standardize(self, feat: Tensor) -> Tensor:
-        """(N, C, H, W) with every channel at mean 0 and variance 1 over N, H, W."""
-        std, mean = torch.std_mean(feat, dim=(0, 2, 3), correction=0, keepdim=True)
-        return (feat - mean) / (std + self.eps)
+        return 0.5 * (standardize_channels(student) - standardize_channels(teacher)).pow(2).mean()

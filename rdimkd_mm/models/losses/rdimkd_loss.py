@@ -6,7 +6,7 @@ from torch import Tensor, nn
 from rdimkd_mm.registry import MODELS
 from ..feature_moments import FeatureMoments
 from ..projections import RandomProjection
-from .base_distill_loss import BaseDistillLoss, Features
+from .base_distill_loss import BaseDistillLoss, Features, standardize_channels
 
 
 @MODELS.register_module()
@@ -24,6 +24,8 @@ class RdimKDLoss(BaseDistillLoss):
         d_l = reduce(|| K_l^T F_t - K_l^T G_s ||^2)
         loss_l = loss_weight * d_l / s_l     # normalize='teacher'
         s_l = reduce(|| K_l^T (F_t - E[F_t]) ||^2), measured once on the teacher
+        loss_l = loss_weight * mean((z(K_l^T G_s) - z(K_l^T F_t))^2) / 2
+                                             # normalize='standardize'
 
     where ``K_l`` (C_t, k) is the level's projection (random, PCA or autoencoder encoder). With
     ``normalize='teacher'``, ``s_l`` is the teacher's variance inside the subspace, streamed over
@@ -31,9 +33,13 @@ class RdimKDLoss(BaseDistillLoss):
     over ranks and stored as a persistent buffer. ``loss_l`` is then a *relative* error: 1 is
     what a student that outputs the teacher's mean feature gets, whatever the teacher's scale,
     the level, k or the reduction. It is a constant per-level weight, so the loss stays a plain
-    L2 in the subspace. The teacher side carries no gradient; gradients reach the student and
-    the connector only. The total is the sum over levels. Under autocast (mixed precision,
-    ``--amp``) the projections and the squared error are computed in float32.
+    L2 in the subspace. With ``normalize='standardize'``, ``z`` standardises each of the k
+    projected channels over N, H, W (in the batch, as PKD does on the full feature): the loss
+    is ``1 - mean_j r_j``, with ``r_j`` the Pearson correlation of projected channel j of the
+    two sides, in [0, 2] whatever the scales; it needs no fit. The teacher side carries no
+    gradient; gradients reach the student and the connector only. The total is the sum over
+    levels. Under autocast (mixed precision, ``--amp``) the projections and the squared error
+    are computed in float32.
 
     Args:
         student_channels (int): C_s of the student feature.
@@ -48,8 +54,9 @@ class RdimKDLoss(BaseDistillLoss):
         align (str): ``'stride'`` or ``'interpolate'``; see :class:`BaseDistillLoss`.
             Default: ``'stride'``.
         normalize (str, optional): ``'teacher'``: divide each level by the teacher's projected
-            variance ``s_l`` (needs the fit before training); None: the raw distance.
-            Default: ``'teacher'``.
+            variance ``s_l`` (needs the fit before training); ``'standardize'``: compare the
+            standardised projected channels (``reduction`` does not apply); None: the raw
+            distance. Default: ``'standardize'`` (measured best, see the README).
         reduction (str): ``'sum'``: sum over the k projected channels, mean over N, H, W (the
             squared L2 distance per position, so the raw scale grows with k); ``'mean'``: mean
             over all elements. Both give the same normalised loss. Default: ``'sum'``.
@@ -63,13 +70,14 @@ class RdimKDLoss(BaseDistillLoss):
                  num_levels: int = 1,
                  connector: str = 'auto',
                  align: str = 'stride',
-                 normalize: Optional[str] = 'teacher',
+                 normalize: Optional[str] = 'standardize',
                  reduction: str = 'sum',
                  loss_weight: float = 1.0) -> None:
         super().__init__(student_channels, teacher_channels, num_levels, connector, align,
                          loss_weight)
-        if normalize not in ('teacher', None):
-            raise ValueError(f"normalize must be 'teacher' or None, got {normalize!r}")
+        if normalize not in ('teacher', 'standardize', None):
+            raise ValueError("normalize must be 'teacher', 'standardize' or None, got "
+                             f'{normalize!r}')
         if reduction not in ('sum', 'mean'):
             raise ValueError(f"reduction must be 'sum' or 'mean', got {reduction!r}")
         self.normalize = normalize
@@ -80,7 +88,7 @@ class RdimKDLoss(BaseDistillLoss):
             for level in range(num_levels))
         # s_l per level, and whether they are measured (persistent: saved, restored on resume).
         self.register_buffer('scales', torch.ones(num_levels))
-        self.register_buffer('scales_fitted', torch.tensor(normalize is None))
+        self.register_buffer('scales_fitted', torch.tensor(normalize != 'teacher'))
         self._moments: Optional[List[FeatureMoments]] = None
         self._channel_variance: Dict[int, float] = {}  # measured by the last fit, for its log
 
@@ -213,8 +221,12 @@ class RdimKDLoss(BaseDistillLoss):
         for level, (connected, teacher) in enumerate(
                 self.connected_levels(student_feats, teacher_feats)):
             z_t, z_s = self.project_level(level, connected, teacher)
-            squared = (z_s - z_t).pow(2)  # float32: autocast leaves these reductions alone
-            loss = squared.sum(1).mean() if self.reduction == 'sum' else squared.mean()
+            if self.normalize == 'standardize':
+                z_s, z_t = standardize_channels(z_s), standardize_channels(z_t)
+                loss = 0.5 * (z_s - z_t).pow(2).mean()
+            else:
+                squared = (z_s - z_t).pow(2)  # float32: autocast leaves these reductions alone
+                loss = squared.sum(1).mean() if self.reduction == 'sum' else squared.mean()
             if self.normalize == 'teacher':
                 loss = loss / self.scales[level]
             losses.append(self.loss_weight * loss)
