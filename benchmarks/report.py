@@ -1,4 +1,5 @@
 """Summaries, markdown tables and plots of the benchmark's JSON results."""
+import inspect
 import math
 import statistics
 from pathlib import Path
@@ -10,7 +11,10 @@ import scipy.stats
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 
+from rdimkd_mm.models.losses import RdimKDLoss  # noqa: E402
 from .tasks import ARM_TITLES, TASKS  # noqa: E402
+
+_DEFAULT_NORMALIZE = inspect.signature(RdimKDLoss).parameters['normalize'].default
 
 PEER_REFERENCE = 'fitnet-l2'  # RdimKD arms are also compared with full L2 and the peers
 
@@ -84,12 +88,23 @@ def _interval(diff: Optional[dict]) -> str:
     return f'{diff["mean"]:+.2f} [{diff["low"]:+.2f}, {diff["high"]:+.2f}]'
 
 
+def _describe(task, arm: str) -> str:
+    """'RandomProjection k=0.25, normalize='standardize', weight 10', from the arm's config."""
+    loss = task.loss(arm)
+    projection = loss['projection']
+    k = f' k={projection["k"]:g}' if 'k' in projection else ''
+    return (f'{projection["type"].split(".")[-1]}{k}, '
+            f'normalize={loss.get("normalize", _DEFAULT_NORMALIZE)!r}, '
+            f'weight {loss["loss_weight"]:g}')
+
+
 def quality_markdown(summary: dict) -> str:
     task = TASKS[summary['task']]
     lines = [f'### {task.title}', '',
-             f'Distilled feature: {task.distill_point}. RdimKD arms: the shipped default '
-             f'`{task.default_config}` (k = C_t / 4, teacher-normalised loss, weight 1); P, A '
-             'and full L2 change only the projection.',
+             f'Distilled feature: {task.distill_point}. RdimKD-R: the shipped default '
+             f'`{task.default_config}`; P and A change only the projection. Losses: '
+             + '; '.join(f'{ARM_TITLES[arm].replace("student + ", "")}: {_describe(task, arm)}'
+                         for arm in task.arms[1:] if arm not in task.peers) + '.',
              '', f'| model | {task.metric_name}, mean ± std | per seed | Δ vs baseline | '
              'beats baseline (same seed) | teacher-student gap closed |',
              '|---|---|---|---|---|---|',
@@ -171,7 +186,7 @@ def cost_markdown(cost: dict) -> str:
     if cost['fit_seconds']:
         fits = ', '.join(f'{k} {v:.2f} s' for k, v in cost['fit_seconds'].items())
         lines += ['', f'One-time projection fit before training ({cost["fit_batches"]} '
-                  f'batches): {fits}. RdimKD-R and full L2 need none.']
+                  f'batches): {fits}. The other arms fit nothing.']
     return '\n'.join(lines) + '\n'
 
 

@@ -55,14 +55,17 @@ class Task:
         name = 'student' if arm == 'baseline' else arm
         return f'{CONFIG_DIR}/{self.name}/{name}.py'
 
+    def loss(self, arm: str) -> dict:
+        """The loss dict of a KD arm's (single) distillation point, from its config."""
+        with warnings.catch_warnings():  # the libraries' import-time deprecation warnings
+            warnings.simplefilter('ignore')
+            cfg = Config.fromfile(self.config(arm))
+        return cfg.model.distill[0].loss.to_dict()
+
     @property
     def default_weight(self) -> float:
         """The loss weight of the shipped default (the centre of RdimKD-R's weight sweep)."""
-        with warnings.catch_warnings():  # the libraries' import-time deprecation warnings
-            warnings.simplefilter('ignore')
-            cfg = Config.fromfile(self.default_config)
-        points = [v for k, v in cfg.items() if k.endswith('_distill')]
-        return float(points[0][0]['loss']['loss_weight'])
+        return float(self.loss('rdimkd-r')['loss_weight'])
 
     def sweep(self) -> List[Tuple[str, str, List[str]]]:
         """Single-seed sweep runs: (label, arm, extra cfg-options).
