@@ -34,7 +34,8 @@ class RdimKDLoss(BaseDistillLoss):
     what a student that outputs the teacher's mean feature gets, whatever the teacher's scale,
     the level, k or the reduction. It is a constant per-level weight, so the loss stays a plain
     L2 in the subspace. With ``normalize='standardize'``, ``z`` standardises each of the k
-    projected channels over N, H, W (in the batch, as PKD does on the full feature): the loss
+    projected channels over N, H, W (of each rank's batch, as PKD does on the full feature;
+    nothing is synchronised or stored, so resume and any rank count need nothing more): the loss
     is ``1 - mean_j r_j``, with ``r_j`` the Pearson correlation of projected channel j of the
     two sides, in [0, 2] whatever the scales; it needs no fit. The teacher side carries no
     gradient; gradients reach the student and the connector only. The total is the sum over
