@@ -34,7 +34,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 import rdimkd_mm  # noqa: E402,F401
-from benchmarks.tasks import ARM_TITLES, TASKS, Task  # noqa: E402
+from benchmarks.tasks import TASKS, Task, method_name  # noqa: E402
 from rdimkd_mm.engine.projection_fit import fit_projections, losses_to_fit  # noqa: E402
 from rdimkd_mm.registry import MODELS  # noqa: E402
 from rdimkd_mm.utils import build_model  # noqa: E402
@@ -252,8 +252,7 @@ def measure_task(task: Task, device: str, work_dir: Path, rounds: int, iters: in
             'RdimKD-R loss alone / KD RdimKD-R step': _median_ratio(times, loss_r, kd_r),
             'full L2 loss alone / RdimKD-R loss alone': _median_ratio(times, loss_l2, loss_r),
         },
-        fit_seconds={ARM_TITLES[arm].replace('student + ', ''): s
-                     for arm, s in arms.fit_seconds.items()},
+        fit_seconds={method_name(arm): s for arm, s in arms.fit_seconds.items()},
         fit_batches=fit_batches,
         batch_size=len(arms.batch['inputs']),
         input_shape=list(arms.batch['inputs'][0].shape),

@@ -23,6 +23,7 @@ from typing import Dict, List, Optional
 from mmengine.config import Config
 from mmengine.runner import Runner, find_latest_checkpoint
 
+from rdimkd_mm.utils.student_config import names_rdimkd
 from .tasks import ARM_TITLES, Schedule, Task
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -106,7 +107,7 @@ def _resolved_config_text(path: str) -> str:
     with warnings.catch_warnings():  # the libraries' import-time deprecation warnings
         warnings.simplefilter('ignore')
         cfg = Config.fromfile(path)
-    for key in [k for k in cfg if k not in _READ_KEYS and 'rdimkd_mm.' in repr(cfg[k])]:
+    for key in [k for k in cfg if k not in _READ_KEYS and names_rdimkd(cfg[k])]:
         cfg.pop(key)
     return cfg.pretty_text
 

@@ -12,7 +12,7 @@ matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 
 from rdimkd_mm.models.losses import RdimKDLoss  # noqa: E402
-from .tasks import ARM_TITLES, TASKS  # noqa: E402
+from .tasks import ARM_TITLES, TASKS, method_name  # noqa: E402
 
 _DEFAULT_NORMALIZE = inspect.signature(RdimKDLoss).parameters['normalize'].default
 
@@ -103,7 +103,7 @@ def quality_markdown(summary: dict) -> str:
     lines = [f'### {task.title}', '',
              f'Distilled feature: {task.distill_point}. RdimKD-R: the shipped default '
              f'`{task.default_config}`; P and A change only the projection. Losses: '
-             + '; '.join(f'{ARM_TITLES[arm].replace("student + ", "")}: {_describe(task, arm)}'
+             + '; '.join(f'{method_name(arm)}: {_describe(task, arm)}'
                          for arm in task.arms[1:] if arm not in task.peers) + '.',
              '', f'| model | {task.metric_name}, mean ± std | per seed | Δ vs baseline | '
              'beats baseline (same seed) | teacher-student gap closed |',
@@ -119,7 +119,7 @@ def quality_markdown(summary: dict) -> str:
     paired = [a for a in summary['arms'] if a.get('paired')]
     if paired:
         refs = list(dict.fromkeys(ref for a in paired for ref in a['paired']))
-        names = [ARM_TITLES[r].replace('student + ', '') for r in refs]
+        names = [method_name(r) for r in refs]
         lines += ['', 'Paired per-seed difference (mean, 95 % t-interval over the seeds):', '',
                   '| model | ' + ' | '.join(f'vs {name}' for name in names) + ' |',
                   '|---|' + '---|' * len(refs)]

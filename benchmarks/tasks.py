@@ -128,6 +128,12 @@ ARM_TITLES = {
     'cwd': 'student + CWD',
 }
 
+
+def method_name(arm: str) -> str:
+    """The arm's title without 'student + ': 'RdimKD-R', 'full L2 (FitNet)', ..."""
+    return ARM_TITLES[arm].replace('student + ', '')
+
+
 TASKS: Dict[str, Task] = {
     'det': Task(
         name='det',

@@ -50,7 +50,7 @@ def student_config(cfg: Config) -> Config:
     for key in _RUN_KEYS:
         plain.pop(key, None)
     # Helper variables of distillation bases (e.g. `fpn_distill`) mean nothing to mmdet/mmseg.
-    for key in [k for k, v in plain.items() if k != 'model' and _names_rdimkd(v)]:
+    for key in [k for k, v in plain.items() if k != 'model' and names_rdimkd(v)]:
         plain.pop(key)
     return plain
 
@@ -64,13 +64,13 @@ def teacher_config(cfg: Config) -> Config:
     return plain
 
 
-def _names_rdimkd(value) -> bool:
+def names_rdimkd(value) -> bool:
     """Whether a config value refers to a rdimkd_mm component anywhere inside."""
     if isinstance(value, dict):
         return str(value.get('type', '')).startswith('rdimkd_mm') or any(
-            _names_rdimkd(v) for v in value.values())
+            names_rdimkd(v) for v in value.values())
     if isinstance(value, (list, tuple)):
-        return any(_names_rdimkd(v) for v in value)
+        return any(names_rdimkd(v) for v in value)
     return False
 
 
