@@ -1,7 +1,7 @@
 # Benchmark teacher: RetinaNet R18 at half width (base 32) with the demo teacher's 128-channel
 # FPN and head, at 128x128. R18 rather than the demo's R50: from scratch at this budget the
 # detector is step-limited (the R50 reached 25.6 mAP at 1500 iterations, the R18 23.5), and the
-# R18 trains 2.6x faster and makes every KD run's teacher forward cheaper (calibration_notes.md).
+# R18 trains 1.6x faster and makes every KD run's teacher forward cheaper (calibration_notes.md).
 _base_ = [
     '../_base_/det_data_128.py',
     '../../../configs/_base_/schedules/synthetic_det_schedule.py',
