@@ -52,3 +52,25 @@ def test_distill_config_builds_and_trains_one_step(path, tmp_path):
     kd = {k: v for k, v in losses.items() if k.startswith('loss_kd_')}
     assert len(kd) == len(cfg.model.distill)
     assert all(torch.isfinite(v) and v > 0 for v in kd.values())
+
+
+@pytest.mark.parametrize('path', DISTILL_CONFIGS, ids=relative)
+def test_distill_config_uses_the_measured_default(path):
+    """Every shipped distillation config (COCO, Cityscapes, the demos) distils with the default
+    of ``configs/_base_/distill/`` that the benchmark measured: the same points, the
+    standardised loss, weight 10 per point, k = C_t / 4. RdimKD-P/-A configs change only the
+    projection's type (their k, 64 = 256 / 4, is written as an integer)."""
+    cfg = Config.fromfile(str(path))
+    base = Config.fromfile(str(REPO_ROOT / 'configs/_base_/distill' / (
+        'rdimkd-r_fpn.py' if cfg.default_scope == 'mmdet' else 'rdimkd-r_seg-head.py')))
+    default = (base.fpn_distill if cfg.default_scope == 'mmdet' else base.seg_distill)
+    assert len(cfg.model.distill) == len(default)
+    for point, shipped in zip(cfg.model.distill, default):
+        point, shipped = point.to_dict(), shipped.to_dict()
+        projection = point['loss'].pop('projection')
+        expected = shipped['loss'].pop('projection')
+        assert point == shipped, relative(path)
+        if path.name.startswith('rdimkd-r'):
+            assert projection == expected, relative(path)
+        else:
+            assert projection['k'] in (expected['k'], 64), relative(path)
