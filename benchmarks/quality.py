@@ -61,8 +61,10 @@ class Run:
                 os.path.relpath(self.work_dir, REPO_ROOT), *flags, '--cfg-options', *options]
 
 
-def plan_runs(task: Task, schedule: Schedule, work_root: Path) -> List[Run]:
-    """Teacher, then every main arm for every seed, then the single-seed sweep."""
+def plan_runs(task: Task, schedule: Schedule, work_root: Path,
+              sweep_seeds: int = 1) -> List[Run]:
+    """Teacher, then every main arm for every seed, then the sweep: RdimKD-R's runs on the
+    first ``sweep_seeds`` seeds, the peers' on the first seed."""
     root = work_root / task.name
     base = [f'default_hooks.logger.interval={max(1, min(50, schedule.student_iters // 5))}']
     runs = [Run(task, 'teacher', 'teacher', ARM_TITLES['teacher'], schedule.seeds[0],
@@ -80,10 +82,14 @@ def plan_runs(task: Task, schedule: Schedule, work_root: Path) -> List[Run]:
             runs.append(Run(task, arm, 'main', ARM_TITLES[arm], seed,
                             root / f'{arm}_seed{seed}',
                             base + student + fit(arm) + [f'randomness.seed={seed}']))
-    seed = schedule.seeds[0]
-    for i, (label, arm, extra) in enumerate(task.sweep()):
-        runs.append(Run(task, arm, 'sweep', label, seed, root / f'sweep{i}_{arm}',
-                        base + student + fit(arm) + extra + [f'randomness.seed={seed}']))
+    for seed in schedule.seeds[:sweep_seeds]:
+        for i, (label, arm, extra) in enumerate(task.sweep()):
+            if arm != 'rdimkd-r' and seed != schedule.seeds[0]:
+                continue
+            # The first seed's work dirs keep the name they had when the sweep had one seed.
+            name = f'sweep{i}_{arm}' + ('' if seed == schedule.seeds[0] else f'_seed{seed}')
+            runs.append(Run(task, arm, 'sweep', label, seed, root / name,
+                            base + student + fit(arm) + extra + [f'randomness.seed={seed}']))
     return runs
 
 

@@ -69,10 +69,61 @@ def summarise_quality(rows: List[dict], task: str) -> dict:
             entry['paired'] = {ref: paired_difference(values, per_arm[ref])
                                for ref in references if per_arm.get(ref)}
         arms.append(entry)
-    sweep = [dict(label=r['label'], arm=r['arm'], seed=r['seed'], metric=r['metric'],
-                  command=r['command']) for r in rows if r['group'] == 'sweep']
     return dict(task=task, teacher=teacher_metric, baseline_mean=base_mean, arms=arms,
-                sweep=sweep)
+                sweep=summarise_sweep(rows, baseline, _sweep_centres(task, per_arm)))
+
+
+def _sweep_centres(task: str, per_arm: Dict[str, Dict[int, float]]) -> Dict[str, tuple]:
+    """The main arms the sweep varies, under their sweep label: label -> (arm, seed -> value)."""
+    centres = {'RdimKD-R weight x1 (the default)': ('rdimkd-r', per_arm.get('rdimkd-r', {}))}
+    for arm, weight in TASKS[task].peers.items():
+        centres[f'{arm.upper()} weight={weight:g} (published)'] = (arm, per_arm.get(arm, {}))
+    return centres
+
+
+def summarise_sweep(rows: List[dict], baseline: Dict[int, float],
+                    centres: Dict[str, tuple]) -> List[dict]:
+    """The sweep runs of one task, one entry per label (in run order), each compared with the
+    baseline trained with the same seeds. The entries start with ``centres`` (label -> (arm,
+    seed -> value)): the main arms the sweep varies (the shipped default, the peers at their
+    published weights), on the sweep's seeds.
+
+    Each entry: its seeds and per-seed values, their mean and sample std (0 for one seed), the
+    mean per-seed difference to the baseline (``delta``), its 95 % t-interval (``paired``, None
+    for one seed), ``wins`` (seeds where it beats the same-seed baseline) and, for a run that
+    varies a centre, the paired difference to that centre (``vs_centre``: is the default, or
+    the published weight, near the best?).
+    """
+    groups: Dict[str, Dict[int, float]] = {}
+    arms: Dict[str, str] = {}
+    for r in rows:
+        if r['group'] == 'sweep':
+            groups.setdefault(r['label'], {})[r['seed']] = r['metric']
+            arms[r['label']] = r['arm']
+    if not groups:
+        return []
+    seeds = sorted({s for values in groups.values() for s in values})
+    first = {}
+    for label, (arm, values) in centres.items():
+        if any(s in values for s in seeds):
+            first[label], arms[label] = {s: values[s] for s in seeds if s in values}, arm
+    groups = {**first, **groups}
+    centre_of = {arm: first[label] for label, (arm, _) in centres.items() if label in first}
+    entries = []
+    for label, values in groups.items():
+        shared = sorted(s for s in values if s in baseline)
+        entry = dict(label=label, arm=arms[label], seeds=sorted(values),
+                     values=[values[s] for s in sorted(values)],
+                     mean=statistics.mean(values.values()),
+                     std=statistics.stdev(values.values()) if len(values) > 1 else 0.0)
+        if shared:
+            entry['delta'] = statistics.mean(values[s] - baseline[s] for s in shared)
+            entry['wins'] = f'{sum(values[s] > baseline[s] for s in shared)}/{len(shared)}'
+            entry['paired'] = paired_difference(values, baseline)
+        if label not in first and arms[label] in centre_of:
+            entry['vs_centre'] = paired_difference(values, centre_of[arms[label]])
+        entries.append(entry)
+    return entries
 
 
 def _fmt(value: Optional[float], spec: str = '.2f', signed: bool = False) -> str:
@@ -127,9 +178,19 @@ def quality_markdown(summary: dict) -> str:
             cells = [_interval(arm['paired'].get(ref)) for ref in refs]
             lines.append(f'| {arm["title"]} | ' + ' | '.join(cells) + ' |')
     if summary['sweep']:
-        lines += ['', f'Sweep (seed {summary["sweep"][0]["seed"]} only; compare with the '
-                  'seed-0 values above):', '', f'| run | {task.metric_name} |', '|---|---|']
-        lines += [f'| {s["label"]} | {s["metric"]:.2f} |' for s in summary['sweep']]
+        seeds = summary['sweep'][0]['seeds']
+        lines += ['', f'Sweep (seeds {", ".join(map(str, seeds))}), each run against the '
+                  'baseline trained with the same seed:', '',
+                  f'| run | {task.metric_name}, mean ± std | per seed | Δ vs baseline '
+                  '(95 % t-interval) | beats baseline (same seed) | Δ vs the default / '
+                  'published weight |', '|---|---|---|---|---|---|']
+        for s in summary['sweep']:
+            delta = f'{s["delta"]:+.2f}' if 'delta' in s else ''
+            if s.get('paired'):
+                delta = _interval(s['paired'])
+            lines.append(f'| {s["label"]} | {s["mean"]:.2f} ± {s["std"]:.2f} | '
+                         f'{", ".join(f"{v:.2f}" for v in s["values"])} | {delta} | '
+                         f'{s.get("wins", "")} | {_interval(s.get("vs_centre"))} |')
     return '\n'.join(lines) + '\n'
 
 

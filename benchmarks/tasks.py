@@ -68,23 +68,30 @@ class Task:
         return float(self.loss('rdimkd-r')['loss_weight'])
 
     def sweep(self) -> List[Tuple[str, str, List[str]]]:
-        """Single-seed sweep runs: (label, arm, extra cfg-options).
+        """The sweep's runs: (label, arm, extra cfg-options).
 
         RdimKD-R's loss weight at 1/4, 1/2, 2 and 4 times its default (is the default near
-        the best, and is no weight worse than no distillation?); each peer at 1/4 and 4 times
-        its published weight; for detection, RdimKD-R on all five FPN levels.
+        the best, and is no weight worse than no distillation?) and at 1/16 and 16 times (the
+        first KD/task loss ratio of the zoo pairs at the default spans about this range, since
+        their task losses do: README, "Loss scale"); each peer at 1/4 and 4 times its
+        published weight; for detection, RdimKD-R on all five FPN levels.
         """
         loss = 'model.distill.0.loss'
         weight = self.default_weight
-        runs = [(f'RdimKD-R weight x{f:g}', 'rdimkd-r', [f'{loss}.loss_weight={weight * f:g}'])
-                for f in (0.25, 0.5, 2, 4)]
+
+        def weighted(factors):
+            return [(f'RdimKD-R weight x{f:g}', 'rdimkd-r',
+                     [f'{loss}.loss_weight={weight * f:g}']) for f in factors]
+
+        runs = weighted((0.25, 0.5, 2, 4))
         runs += [(f'{arm.upper()} weight={published * f:g}', arm,
                   [f'{loss}.loss_weight={published * f:g}'])
                  for arm, published in self.peers.items() for f in (0.25, 4)]
         if self.name == 'det':
             runs.append(('RdimKD-R all FPN levels (P3-P7)', 'rdimkd-r',
                          ['model.distill.0.student=neck', 'model.distill.0.teacher=neck']))
-        return runs
+        # Last, so that the earlier runs keep their work dirs (sweep<i>_<arm>) and results.
+        return runs + weighted((0.0625, 16))
 
     def schedule_options(self, iters: int, validations: int = 1) -> List[str]:
         """--cfg-options that set an iteration schedule of length ``iters``, validated

@@ -37,9 +37,20 @@ def test_plan_runs(task, tmp_path):
                   'seg': ['CWD weight=1.25', 'CWD weight=20']}[task]
     assert [r.label for r in sweep if r.arm in spec.peers] == peer_sweep
     weights = [r.options[-2] for r in sweep if r.arm == 'rdimkd-r' and 'x' in r.label]
-    assert weights == [f'model.distill.0.loss.loss_weight={w:g}' for w in (2.5, 5, 20, 40)]
+    assert weights == [f'model.distill.0.loss.loss_weight={w:g}'
+                       for w in (2.5, 5, 20, 40, 0.625, 160)]
     assert spec.default_weight == 10
     assert len({r.work_dir for r in runs}) == len(runs)
+    # --sweep-seeds 5: RdimKD-R's sweep on every seed, the peers' on the first; the first
+    # seed's runs keep their work dirs (and so their cached results).
+    more = [r for r in plan_runs(spec, schedule, tmp_path, sweep_seeds=5) if r.group == 'sweep']
+    assert sorted((r.label, r.seed) for r in more) == sorted(
+        (r.label, s) for r in sweep
+        for s in (schedule.seeds if r.arm == 'rdimkd-r' else schedule.seeds[:1]))
+    assert {r.work_dir for r in more if r.seed == schedule.seeds[0]} == {r.work_dir for r in sweep}
+    assert len({r.work_dir for r in more}) == len(more)
+    for run in more:
+        assert f'randomness.seed={run.seed}' in run.options
 
 
 @pytest.mark.parametrize('task', sorted(TASKS))
@@ -89,8 +100,9 @@ def _rows():
         for arm, value in (('baseline', base), ('rdimkd-r', kd), ('fitnet-l2', l2)):
             rows.append(dict(task='det', arm=arm, group='main', label=arm, seed=seed,
                              metric=value, command='c'))
-    rows.append(dict(task='det', arm='rdimkd-r', group='sweep', label='RdimKD-R k=8', seed=0,
-                     metric=5.5, command='c'))
+    for seed, value in enumerate((5.5, 4.5)):  # a sweep run on the first two seeds
+        rows.append(dict(task='det', arm='rdimkd-r', group='sweep', label='RdimKD-R k=8',
+                         seed=seed, metric=value, command='c'))
     return rows
 
 
@@ -105,7 +117,16 @@ def test_summarise_quality():
     assert kd['wins'] == '2/3'
     assert arms['fitnet-l2']['wins'] == '1/3'  # seed 0: 5.0 > 4.0
     assert arms['fitnet-l2']['gap_closed'] == pytest.approx(-0.1)
-    assert summary['sweep'][0]['label'] == 'RdimKD-R k=8'
+    # The sweep: first the default (RdimKD-R's main arm) on the sweep's seeds, then each label,
+    # both against the baseline of the same seeds (4.0, 5.0).
+    centre, k8 = summary['sweep']
+    assert centre['label'] == 'RdimKD-R weight x1 (the default)' and centre['seeds'] == [0, 1]
+    assert centre['values'] == [6.0, 6.5] and centre['delta'] == pytest.approx(1.75)
+    assert k8['label'] == 'RdimKD-R k=8' and k8['values'] == [5.5, 4.5]
+    assert k8['mean'] == pytest.approx(5.0) and k8['std'] == pytest.approx(0.7071, rel=1e-3)
+    assert k8['delta'] == pytest.approx(0.5) and k8['wins'] == '1/2'
+    assert k8['paired']['mean'] == pytest.approx(0.5) and k8['paired']['seeds'] == 2
+    assert k8['vs_centre']['mean'] == pytest.approx(-1.25) and 'vs_centre' not in centre
     # Paired per-seed differences with 95 % t-intervals (t(0.975, 2) = 4.303): RdimKD-R vs
     # baseline: 2, 1.5, -0.5; vs full L2: 1, 2.5, 1. Full L2 is compared with the baseline only.
     vs_base, vs_l2 = kd['paired']['baseline'], kd['paired']['fitnet-l2']
@@ -121,7 +142,11 @@ def test_quality_report_files(tmp_path):
     summary = report.summarise_quality(_rows(), 'det')
     text = report.quality_markdown(summary)
     assert '| student + RdimKD-R | 6.00 ± 0.50 | 6.00, 6.50, 5.50 | +1.00 | 2/3 | 20% |' in text
-    assert '| RdimKD-R k=8 | 5.50 |' in text
+    assert 'Sweep (seeds 0, 1), each run against the baseline trained with the same seed' in text
+    # t(0.975, 1) = 12.706, std of the differences (1.5, -0.5) = 1.414: half-width 12.71
+    # vs the default (6.0, 6.5): -0.5, -2.0, std 1.061, half-width 12.71 * 1.061 / sqrt(2) = 9.53
+    assert ('| RdimKD-R k=8 | 5.00 ± 0.71 | 5.50, 4.50 | +0.50 [-12.21, +13.21] | 1/2 | '
+            '-1.25 [-10.78, +8.28] |') in text
     assert '| model | vs student (baseline) | vs full L2 (FitNet) |' in text
     assert '| student + RdimKD-R | +1.00 [-2.29, +4.29] | +1.50 [-0.65, +3.65] |' in text
     report.plot_quality([summary], tmp_path / 'quality.png')
@@ -189,8 +214,11 @@ def test_readme_quotes_the_committed_results():
             row = f'| {titles[d["arm"]]} | ' + ' | '.join(cells) + ' |'
             assert row in readme, row
     for summary in (det, seg):
-        for run in summary['sweep']:
-            assert f'| {run["label"]} | {run["metric"]:.2f} |' in readme, run['label']
+        for run in summary['sweep']:  # one seed: the difference, more: with its interval
+            delta = _interval_cell(run['paired']) or f'{run["delta"]:+.2f}'
+            row = (f'| {run["label"]} | {run["mean"]:.2f} ± {run["std"]:.2f} | {delta} | '
+                   f'{run["wins"]} | {_interval_cell(run.get("vs_centre"))} |')
+            assert row in readme, row
     labels = {
         'KD RdimKD-R step / student step': 'KD step (RdimKD-R) / student step',
         'KD RdimKD-R step / (student step + teacher feature forward)':
