@@ -178,9 +178,8 @@ def quality_markdown(summary: dict) -> str:
             cells = [_interval(arm['paired'].get(ref)) for ref in refs]
             lines.append(f'| {arm["title"]} | ' + ' | '.join(cells) + ' |')
     if summary['sweep']:
-        seeds = summary['sweep'][0]['seeds']
-        lines += ['', f'Sweep (seeds {", ".join(map(str, seeds))}), each run against the '
-                  'baseline trained with the same seed:', '',
+        lines += ['', 'Sweep, each run on the seeds it lists, against the baseline and the '
+                  'main arm it varies trained with the same seeds:', '',
                   f'| run | {task.metric_name}, mean ± std | per seed | Δ vs baseline '
                   '(95 % t-interval) | beats baseline (same seed) | Δ vs the default / '
                   'published weight |', '|---|---|---|---|---|---|']

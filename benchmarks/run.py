@@ -95,8 +95,12 @@ def run_quality(args, mode: str, results: Path, command: str) -> None:
     start = time.time()
     runs = []
     for name in args.tasks:
-        runs += plan_runs(TASKS[name], TASKS[name].schedules[mode], REPO_ROOT / args.work_root,
-                          args.sweep_seeds)
+        schedule = TASKS[name].schedules[mode]
+        if not 1 <= args.sweep_seeds <= len(schedule.seeds):
+            raise SystemExit(f'--sweep-seeds {args.sweep_seeds}: the {mode} {name} schedule has '
+                             f'{len(schedule.seeds)} seed(s); give 1 to {len(schedule.seeds)} '
+                             '(--no-sweep skips the sweep)')
+        runs += plan_runs(TASKS[name], schedule, REPO_ROOT / args.work_root, args.sweep_seeds)
     if args.arms:
         runs = [r for r in runs if r.arm in args.arms or r.arm == 'teacher']
     if args.no_sweep:

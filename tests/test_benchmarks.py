@@ -142,7 +142,7 @@ def test_quality_report_files(tmp_path):
     summary = report.summarise_quality(_rows(), 'det')
     text = report.quality_markdown(summary)
     assert '| student + RdimKD-R | 6.00 ± 0.50 | 6.00, 6.50, 5.50 | +1.00 | 2/3 | 20% |' in text
-    assert 'Sweep (seeds 0, 1), each run against the baseline trained with the same seed' in text
+    assert 'Sweep, each run on the seeds it lists, against the baseline and the main' in text
     # t(0.975, 1) = 12.706, std of the differences (1.5, -0.5) = 1.414: half-width 12.71
     # vs the default (6.0, 6.5): -0.5, -2.0, std 1.061, half-width 12.71 * 1.061 / sqrt(2) = 9.53
     assert ('| RdimKD-R k=8 | 5.00 ± 0.71 | 5.50, 4.50 | +0.50 [-12.21, +13.21] | 1/2 | '
