@@ -219,6 +219,16 @@ def test_readme_quotes_the_committed_results():
             row = (f'| {run["label"]} | {run["mean"]:.2f} ± {run["std"]:.2f} | {delta} | '
                    f'{run["wins"]} | {_interval_cell(run.get("vs_centre"))} |')
             assert row in readme, row
+    # The SGD probe's means over its seeds, in percent.
+    probe = [json.loads(line) for line in
+             (results / 'sgd_probe.jsonl').read_text().splitlines()]
+    means = {arm: 100 * sum(r['bbox_mAP'] for r in probe if r['arm'] == arm)
+             / sum(r['arm'] == arm for r in probe) for arm in ('baseline', 'default', 'x4', 'x16')}
+    assert (f'gave {means["baseline"]:.2f} mAP alone,\n  {means["default"]:.2f} with the default'
+            in readme)
+    assert f'{means["x4"]:.2f} at x4 and {means["x16"]:.2f} at x16' in readme
+    assert (f'({means["x16"] - means["baseline"]:.2f} of '
+            f'{means["default"] - means["baseline"]:.2f} mAP)') in readme
     labels = {
         'KD RdimKD-R step / student step': 'KD step (RdimKD-R) / student step',
         'KD RdimKD-R step / (student step + teacher feature forward)':

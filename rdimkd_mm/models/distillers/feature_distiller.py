@@ -256,7 +256,8 @@ class FeatureDistiller(BaseModel):
     #: benchmark's detection default starts at 15x and its weight x4 at 59x; under AdamW even
     #: its x16, starting at 236x, trained as well as the default (5 seeds,
     #: benchmarks/results/quality.md), so there the warning is a false alarm. It stays at 100x
-    #: because SGD, where the loss scale also sets the step, is not measured, and raw losses
+    #: because with SGD, where the loss scale also sets the step, x16 kept only about half of
+    #: the default's gain (3 seeds, benchmarks/results/sgd_probe.jsonl), and raw losses
     #: starting ~1000x above the task made students worse than no distillation on an earlier
     #: benchmark.
     kd_dominance_ratio = 100.0

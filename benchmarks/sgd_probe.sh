@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Exploratory probe, not part of `make bench`: does the detection default still help when the
+# student trains with SGD (as most zoo detectors do) instead of the benchmark's AdamW, and does
+# a weight whose KD loss starts far above the task losses (x16: 236x) still train?
+# The benchmark's det student and RdimKD-R arm, its trained teacher (`make bench`, or
+# `python benchmarks/run.py --arms teacher --tasks det`, first), 300 iterations, the benchmark's
+# schedule and grad clipping (max_norm 10), SGD lr 0.02 momentum 0.9 weight decay 1e-4.
+# Usage, with the .venv active: bash benchmarks/sgd_probe.sh SEED...
+# Appends one JSON line per run to benchmarks/results/sgd_probe.jsonl; logs in benchmarks/work/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TEACHER=benchmarks/work/det/teacher/iter_3000.pth
+OUT=benchmarks/results/sgd_probe.jsonl
+WORK=benchmarks/work/sgd_probe
+[ -f "$TEACHER" ] || { echo "No det teacher at $TEACHER: run python benchmarks/run.py --arms teacher --tasks det first" >&2; exit 1; }
+
+run() {  # NAME SEED KD_WEIGHT (none: the student alone)
+  local name=$1 seed=$2 weight=$3 dir=$WORK/${1}_seed$2
+  local config=benchmarks/configs/det/rdimkd-r.py kd=(--no-teacher-eval) options=()
+  if [ "$weight" = none ]; then
+    config=benchmarks/configs/det/student.py kd=()
+  else
+    options=(model.teacher_checkpoint=$TEACHER model.distill.0.loss.loss_weight=$weight)
+  fi
+  OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 PYTHONWARNINGS=ignore python tools/train.py "$config" \
+    --work-dir "$dir" --overwrite ${kd[@]+"${kd[@]}"} --cfg-options \
+    default_hooks.logger.interval=50 train_cfg.max_iters=300 train_cfg.val_interval=300 \
+    default_hooks.checkpoint.interval=300 param_scheduler.0.end=75 param_scheduler.1.end=300 \
+    'param_scheduler.1.milestones=[225,270]' randomness.seed="$seed" \
+    optim_wrapper.optimizer.type=SGD optim_wrapper.optimizer.lr=0.02 \
+    optim_wrapper.optimizer.momentum=0.9 optim_wrapper.optimizer.weight_decay=0.0001 \
+    ${options[@]+"${options[@]}"} > "$dir.log" 2>&1
+  local map
+  map=$(grep -o 'coco/bbox_mAP: [0-9.]*' "$dir.log" | tail -1 | cut -d' ' -f2)
+  echo "{\"arm\": \"$name\", \"seed\": $seed, \"loss_weight\": \"$weight\", \"bbox_mAP\": $map}" >> "$OUT"
+  echo "$name seed $seed: bbox_mAP $map"
+}
+
+pair() {  # two runs side by side (each: NAME SEED KD_WEIGHT); stop if either fails
+  local a b
+  run $1 $2 $3 & a=$!
+  run $4 $5 $6 & b=$!
+  wait $a && wait $b || { echo "A run failed; see $WORK/*.log" >&2; exit 1; }
+}
+
+mkdir -p "$WORK"
+for seed in "$@"; do
+  pair baseline "$seed" none default "$seed" 10
+  pair x4 "$seed" 40 x16 "$seed" 160
+done
