@@ -9,10 +9,14 @@
 # Appends one JSON line per run to benchmarks/results/sgd_probe.jsonl; logs in benchmarks/work/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-TEACHER=benchmarks/work/det/teacher/iter_3000.pth
 OUT=benchmarks/results/sgd_probe.jsonl
 WORK=benchmarks/work/sgd_probe
-[ -f "$TEACHER" ] || { echo "No det teacher at $TEACHER: run python benchmarks/run.py --arms teacher --tasks det first" >&2; exit 1; }
+# The benchmark's own teacher checkpoint and student schedule (benchmarks/tasks.py), so that
+# the probe changes nothing but the optimizer.
+TEACHER=$(python -c "import json; print(json.load(open('benchmarks/work/det/teacher/result.json'))['checkpoint'])" 2>/dev/null) \
+  || { echo "No trained det teacher in benchmarks/work/det/teacher: run python benchmarks/run.py --arms teacher --tasks det first" >&2; exit 1; }
+read -ra SCHEDULE <<< "$(python -c "from benchmarks.tasks import TASKS; det = TASKS['det']; \
+print(' '.join(det.schedule_options(det.schedules['full'].student_iters)))")"
 
 run() {  # NAME SEED KD_WEIGHT (none: the student alone)
   local name=$1 seed=$2 weight=$3 dir=$WORK/${1}_seed$2
@@ -24,9 +28,7 @@ run() {  # NAME SEED KD_WEIGHT (none: the student alone)
   fi
   OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 PYTHONWARNINGS=ignore python tools/train.py "$config" \
     --work-dir "$dir" --overwrite ${kd[@]+"${kd[@]}"} --cfg-options \
-    default_hooks.logger.interval=50 train_cfg.max_iters=300 train_cfg.val_interval=300 \
-    default_hooks.checkpoint.interval=300 param_scheduler.0.end=75 param_scheduler.1.end=300 \
-    'param_scheduler.1.milestones=[225,270]' randomness.seed="$seed" \
+    default_hooks.logger.interval=50 "${SCHEDULE[@]}" randomness.seed="$seed" \
     optim_wrapper.optimizer.type=SGD optim_wrapper.optimizer.lr=0.02 \
     optim_wrapper.optimizer.momentum=0.9 optim_wrapper.optimizer.weight_decay=0.0001 \
     ${options[@]+"${options[@]}"} > "$dir.log" 2>&1
