@@ -95,12 +95,8 @@ def run_quality(args, mode: str, results: Path, command: str) -> None:
     start = time.time()
     runs = []
     for name in args.tasks:
-        schedule = TASKS[name].schedules[mode]
-        if not 1 <= args.sweep_seeds <= len(schedule.seeds):
-            raise SystemExit(f'--sweep-seeds {args.sweep_seeds}: the {mode} {name} schedule has '
-                             f'{len(schedule.seeds)} seed(s); give 1 to {len(schedule.seeds)} '
-                             '(--no-sweep skips the sweep)')
-        runs += plan_runs(TASKS[name], schedule, REPO_ROOT / args.work_root, args.sweep_seeds)
+        runs += plan_runs(TASKS[name], TASKS[name].schedules[mode], REPO_ROOT / args.work_root,
+                          args.sweep_seeds)
     if args.arms:
         runs = [r for r in runs if r.arm in args.arms or r.arm == 'teacher']
     if args.no_sweep:
@@ -179,6 +175,11 @@ def main() -> None:
     if args.report_only:
         rewrite_reports(results)
         return
+    for name in args.tasks:  # before any data or training
+        seeds = len(TASKS[name].schedules[mode].seeds)
+        if not 1 <= args.sweep_seeds <= seeds:
+            raise SystemExit(f'--sweep-seeds {args.sweep_seeds}: the {mode} {name} schedule has '
+                             f'{seeds} seed(s); give 1 to {seeds} (--no-sweep skips the sweep)')
     command = 'python ' + ' '.join(['benchmarks/run.py', *sys.argv[1:]])
     start = time.time()
     make_data(args.tasks)

@@ -53,6 +53,21 @@ def test_plan_runs(task, tmp_path):
         assert f'randomness.seed={run.seed}' in run.options
 
 
+@pytest.mark.parametrize('argv, message', [
+    (['--sweep-seeds', '0'], '--sweep-seeds 0: the full det schedule has 5 seed(s); give 1 to 5'),
+    (['--quick', '--sweep-seeds', '2'], 'the quick det schedule has 1 seed(s); give 1 to 1'),
+])
+def test_sweep_seeds_out_of_range_is_refused_before_any_work(argv, message, tmp_path):
+    import subprocess
+    result = subprocess.run(
+        [sys.executable, 'benchmarks/run.py', '--tasks', 'det', '--parts', 'quality',
+         '--results-dir', str(tmp_path), '--work-root', str(tmp_path / 'work'), *argv],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0 and message in result.stderr, result.stderr
+    assert '--no-sweep skips the sweep' in result.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing trained, nothing written
+
+
 @pytest.mark.parametrize('task', sorted(TASKS))
 def test_arm_configs(task):
     """RdimKD-R is the shipped default untouched; RdimKD-P/-A change only the projection (and
