@@ -2,6 +2,7 @@
 on the union of their data; DDP-wrapped distillation keeps the ranks' students identical."""
 import os
 import pickle
+import re
 import socket
 import subprocess
 import sys
@@ -24,6 +25,14 @@ from test_distiller import (RETINA_STUDENT, RETINA_TEACHER, build_distiller, fpn
 WORLD_SIZE = 2
 DET_DISTILL = 'rdimkd-r_retinanet_r50-w32_r18-w16_synthetic-coco.py'
 PCA = [fpn_point(k=8, projection='rdimkd_mm.PCAProjection')]
+
+
+def failure_report(output: str) -> str:
+    """The output's tail, then every line naming an error: a rank's own message (e.g.
+    "terminate called ...") can sit far above torchrun's summary at the end."""
+    errors = [line for line in output.splitlines()
+              if re.search(r'terminate called|what\(\)|Error|Exception|Signal|Traceback', line)]
+    return output[-4000:] + '\n--- lines naming an error ---\n' + '\n'.join(errors[-40:])
 
 
 def batches_of(rank: int) -> list:
@@ -108,7 +117,7 @@ def test_dist_train_sh_runs_two_cpu_ranks(det_root, tmp_path: Path):
          *det_data_options(det_root)],
         cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
     output = result.stdout + result.stderr
-    assert result.returncode == 0, output[-6000:]
+    assert result.returncode == 0, failure_report(output)
     assert "'backend': 'gloo'" in output or 'backend: gloo' in output, output[-3000:]
 
     ranks = [torch.load(work_dir / 'rank_state' / f'{r}.pth') for r in range(WORLD_SIZE)]
@@ -132,7 +141,7 @@ def test_dist_train_sh_runs_two_cpu_ranks(det_root, tmp_path: Path):
              *det_data_options(det_root)],
             cwd=REPO_ROOT, env=dict(env, OMP_NUM_THREADS='1'),  # as torchrun sets per rank
             capture_output=True, text=True, timeout=600)
-        assert result.returncode == 0, (result.stdout + result.stderr)[-6000:]
+        assert result.returncode == 0, failure_report(result.stdout + result.stderr)
         with open(tmp_path / f'{out}.pkl', 'rb') as f:
             return pickle.load(f)
 

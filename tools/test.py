@@ -23,9 +23,10 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import rdimkd_mm  # noqa: F401  (registers modules, allow-lists checkpoint globals)
-from rdimkd_mm.utils import (checkpoint_file, is_distill_config, load_checkpoint_strict,
-                             load_state_dict_strict, prepare_cpu_distributed, read_state_dict,
-                             student_config, student_weights, teacher_config)
+from rdimkd_mm.utils import (checkpoint_file, finish_cpu_distributed, is_distill_config,
+                             load_checkpoint_strict, load_state_dict_strict,
+                             prepare_cpu_distributed, read_state_dict, student_config,
+                             student_weights, teacher_config)
 
 
 def parse_args() -> argparse.Namespace:
@@ -115,7 +116,7 @@ def main() -> None:
         cfg = teacher_config(cfg) if args.teacher else student_config(cfg)
         cfg.work_dir, cfg.launcher = work_dir, args.launcher
 
-    prepare_cpu_distributed(cfg, args.launcher)  # gloo on a machine without GPUs
+    cpu_group = prepare_cpu_distributed(cfg, args.launcher)  # gloo without GPUs
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     model = runner.model.module if is_model_wrapper(runner.model) else runner.model
     if distilled:
@@ -127,6 +128,7 @@ def main() -> None:
     else:
         load_checkpoint_strict(model, args.checkpoint, what='test')
     runner.test()
+    finish_cpu_distributed(cpu_group)
 
 
 if __name__ == '__main__':

@@ -25,8 +25,8 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import rdimkd_mm  # noqa: F401  (registers modules, makes checkpoint loading safe)
-from rdimkd_mm.utils import (check_state_dict, is_distill_config, prepare_cpu_distributed,
-                             read_checkpoint, state_dict_of)
+from rdimkd_mm.utils import (check_state_dict, finish_cpu_distributed, is_distill_config,
+                             prepare_cpu_distributed, read_checkpoint, state_dict_of)
 from rdimkd_mm.utils.work_dir import check_fresh_work_dir, latest_readable_checkpoint
 
 
@@ -92,7 +92,7 @@ def main() -> None:
         cfg.auto_scale_lr.enable = True
 
     start = resolve_start(cfg, args)
-    prepare_cpu_distributed(cfg, args.launcher)  # gloo on a machine without GPUs
+    cpu_group = prepare_cpu_distributed(cfg, args.launcher)  # gloo without GPUs
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     if start is not None:
         path, what, state = start
@@ -101,6 +101,7 @@ def main() -> None:
         del start, state  # the Runner loads the weights itself
     build_train_loop(runner, cfg)
     runner.train()
+    finish_cpu_distributed(cpu_group)
 
 
 def resolve_start(cfg: Config,

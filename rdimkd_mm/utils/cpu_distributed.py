@@ -52,7 +52,8 @@ def prepare_cpu_distributed(cfg: Config, launcher: str) -> bool:
             backend='gloo',
             timeout=None if timeout is None else datetime.timedelta(seconds=timeout))
         # Left to interpreter shutdown, gloo's threads can abort the process (SIGABRT,
-        # "terminate called without an active exception") after the run has succeeded.
+        # "terminate called without an active exception") after the run has succeeded. A run
+        # that succeeds leaves through finish_cpu_distributed(); this is for one that fails.
         atexit.register(_destroy_process_group)
     # As the Runner's default wrapper, less the CUDA device (a CPU module takes no device ids).
     wrapper = cfg.get('model_wrapper_cfg') or dict(
@@ -61,6 +62,22 @@ def prepare_cpu_distributed(cfg: Config, launcher: str) -> bool:
     wrapper['device_ids'] = None
     cfg.model_wrapper_cfg = wrapper
     return True
+
+
+def finish_cpu_distributed(started: bool) -> None:
+    """Leave the process group :func:`prepare_cpu_distributed` started, all ranks together.
+
+    Every rank waits at a barrier, then destroys the group, so that no rank tears its gloo
+    connections down while another is still finishing (rank 0 writes the results and logs).
+    Without the barrier, a CI run saw rank 1 aborted (SIGABRT) at the end of a successful
+    ``tools/dist_test.sh`` run while rank 0 was still running.
+
+    Args:
+        started: What :func:`prepare_cpu_distributed` returned; nothing is done when False.
+    """
+    if started and torch_dist.is_initialized():
+        torch_dist.barrier()
+        torch_dist.destroy_process_group()
 
 
 def _destroy_process_group() -> None:
