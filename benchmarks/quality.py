@@ -18,7 +18,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from mmengine.config import Config
 from mmengine.runner import Runner, find_latest_checkpoint
@@ -93,16 +93,32 @@ def plan_runs(task: Task, schedule: Schedule, work_root: Path,
     return runs
 
 
-def _read_metric(run: Run) -> float:
-    """The run's final validation metric, from mmengine's ``vis_data/scalars.json``."""
+def _scalars(run: Run) -> List[dict]:
+    """The run's records in mmengine's ``vis_data/scalars.json``, in logged order."""
     logs = sorted(run.work_dir.glob('*/vis_data/scalars.json'))
     if not logs:
         raise RuntimeError(f'{run.work_dir} has no scalars.json; see {run.work_dir}/run.log')
-    for line in reversed(logs[-1].read_text().strip().splitlines()):
-        record = json.loads(line)
+    return [json.loads(line) for line in logs[-1].read_text().strip().splitlines()]
+
+
+def _read_metric(run: Run) -> float:
+    """The run's final validation metric, from mmengine's ``vis_data/scalars.json``."""
+    for record in reversed(_scalars(run)):
         if run.task.metric_key in record:
             return float(record[run.task.metric_key]) * run.task.metric_scale
-    raise RuntimeError(f'No {run.task.metric_key!r} in {logs[-1]}; see {run.work_dir}/run.log')
+    raise RuntimeError(f'No {run.task.metric_key!r} in the scalars of {run.work_dir}; see '
+                       f'{run.work_dir}/run.log')
+
+
+def first_kd_ratio(run: Run) -> Tuple[Optional[float], Optional[int]]:
+    """The KD/task loss ratio at the first logged training iteration, and that iteration:
+    the sum of the distiller's ``kd_ratio_<point>`` (every point's KD loss over the task loss),
+    as the log and TensorBoard show it. (None, None) for a run without distillation."""
+    for record in _scalars(run):
+        ratios = [v for k, v in record.items() if k.startswith('kd_ratio_')]
+        if ratios:
+            return sum(ratios), record.get('iter')
+    return None, None
 
 
 @functools.lru_cache(maxsize=None)
@@ -234,10 +250,12 @@ class QualityBenchmark:
 
 def collect(runs: List[Run]) -> List[dict]:
     """JSON rows of every finished run."""
-    return [
-        dict(task=r.task.name, arm=r.arm, group=r.group, label=r.label, seed=r.seed,
-             metric=r.result['metric'], train_seconds=r.result.get('train_seconds'),
-             reused=r.reused,
-             command='python ' + ' '.join(shlex.quote(c) for c in r.result['command']))
-        for r in runs
-    ]
+    rows = []
+    for r in runs:
+        kd_ratio, kd_ratio_iter = first_kd_ratio(r) if r.needs_teacher else (None, None)
+        rows.append(dict(
+            task=r.task.name, arm=r.arm, group=r.group, label=r.label, seed=r.seed,
+            metric=r.result['metric'], kd_ratio=kd_ratio, kd_ratio_iter=kd_ratio_iter,
+            train_seconds=r.result.get('train_seconds'), reused=r.reused,
+            command='python ' + ' '.join(shlex.quote(c) for c in r.result['command'])))
+    return rows

@@ -69,16 +69,16 @@ def summarise_quality(rows: List[dict], task: str) -> dict:
             entry['paired'] = {ref: paired_difference(values, per_arm[ref])
                                for ref in references if per_arm.get(ref)}
         arms.append(entry)
+    first_logged = {r.get('kd_ratio_iter') for r in rows if r.get('kd_ratio') is not None}
     return dict(task=task, teacher=teacher_metric, baseline_mean=base_mean, arms=arms,
-                sweep=summarise_sweep(rows, baseline, _sweep_centres(task, per_arm)))
+                sweep=summarise_sweep(rows, baseline, _sweep_centres(task, per_arm)),
+                kd_ratio_iter=first_logged.pop() if len(first_logged) == 1 else None)
 
 
 def _sweep_centres(task: str, per_arm: Dict[str, Dict[int, float]]) -> Dict[str, tuple]:
     """The main arms the sweep varies, under their sweep label: label -> (arm, seed -> value)."""
-    centres = {'RdimKD-R weight x1 (the default)': ('rdimkd-r', per_arm.get('rdimkd-r', {}))}
-    for arm, weight in TASKS[task].peers.items():
-        centres[f'{arm.upper()} weight={weight:g} (published)'] = (arm, per_arm.get(arm, {}))
-    return centres
+    return {label: (arm, per_arm.get(arm, {}))
+            for label, arm in TASKS[task].sweep_centres().items()}
 
 
 def summarise_sweep(rows: List[dict], baseline: Dict[int, float],
@@ -92,13 +92,16 @@ def summarise_sweep(rows: List[dict], baseline: Dict[int, float],
     mean per-seed difference to the baseline (``delta``), its 95 % t-interval (``paired``, None
     for one seed), ``wins`` (seeds where it beats the same-seed baseline) and, for a run that
     varies a centre, the paired difference to that centre (``vs_centre``: is the default, or
-    the published weight, near the best?).
+    the published weight, near the best?) and ``kd_ratio``, the mean over its seeds of the
+    KD/task loss ratio at the first logged iteration (None where the rows lack it).
     """
     groups: Dict[str, Dict[int, float]] = {}
+    ratios: Dict[str, Dict[int, float]] = {}
     arms: Dict[str, str] = {}
     for r in rows:
         if r['group'] == 'sweep':
             groups.setdefault(r['label'], {})[r['seed']] = r['metric']
+            ratios.setdefault(r['label'], {})[r['seed']] = r.get('kd_ratio')
             arms[r['label']] = r['arm']
     if not groups:
         return []
@@ -107,6 +110,8 @@ def summarise_sweep(rows: List[dict], baseline: Dict[int, float],
     for label, (arm, values) in centres.items():
         if any(s in values for s in seeds):
             first[label], arms[label] = {s: values[s] for s in seeds if s in values}, arm
+            ratios[label] = {r['seed']: r.get('kd_ratio') for r in rows
+                             if r['group'] == 'main' and r['arm'] == arm and r['seed'] in seeds}
     groups = {**first, **groups}
     centre_of = {arm: first[label] for label, (arm, _) in centres.items() if label in first}
     entries = []
@@ -122,6 +127,8 @@ def summarise_sweep(rows: List[dict], baseline: Dict[int, float],
             entry['paired'] = paired_difference(values, baseline)
         if label not in first and arms[label] in centre_of:
             entry['vs_centre'] = paired_difference(values, centre_of[arms[label]])
+        measured = [v for v in ratios.get(label, {}).values() if v is not None]
+        entry['kd_ratio'] = statistics.mean(measured) if measured else None
         entries.append(entry)
     return entries
 
@@ -179,17 +186,21 @@ def quality_markdown(summary: dict) -> str:
             lines.append(f'| {arm["title"]} | ' + ' | '.join(cells) + ' |')
     if summary['sweep']:
         lines += ['', 'Sweep, each run on the seeds it lists, against the baseline and the '
-                  'main arm it varies trained with the same seeds:', '',
+                  'main arm it varies trained with the same seeds. KD/task: the KD loss over '
+                  f'the task loss at the first logged iteration ({summary.get("kd_ratio_iter")})'
+                  ', mean over the seeds, as `kd_ratio_*` in the log:', '',
                   f'| run | {task.metric_name}, mean ± std | per seed | Δ vs baseline '
                   '(95 % t-interval) | beats baseline (same seed) | Δ vs the default / '
-                  'published weight |', '|---|---|---|---|---|---|']
+                  'published weight | KD/task |', '|---|---|---|---|---|---|---|']
         for s in summary['sweep']:
             delta = f'{s["delta"]:+.2f}' if 'delta' in s else ''
             if s.get('paired'):
                 delta = _interval(s['paired'])
+            ratio = s.get('kd_ratio')
             lines.append(f'| {s["label"]} | {s["mean"]:.2f} ± {s["std"]:.2f} | '
                          f'{", ".join(f"{v:.2f}" for v in s["values"])} | {delta} | '
-                         f'{s.get("wins", "")} | {_interval(s.get("vs_centre"))} |')
+                         f'{s.get("wins", "")} | {_interval(s.get("vs_centre"))} | '
+                         f'{"" if ratio is None else f"{ratio:.3g}x"} |')
     return '\n'.join(lines) + '\n'
 
 

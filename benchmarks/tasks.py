@@ -80,11 +80,11 @@ class Task:
         weight = self.default_weight
 
         def weighted(factors):
-            return [(f'RdimKD-R weight x{f:g}', 'rdimkd-r',
+            return [(_weight_label('rdimkd-r', f), 'rdimkd-r',
                      [f'{loss}.loss_weight={weight * f:g}']) for f in factors]
 
         runs = weighted((0.25, 0.5, 2, 4))
-        runs += [(f'{arm.upper()} weight={published * f:g}', arm,
+        runs += [(_weight_label(arm, published * f), arm,
                   [f'{loss}.loss_weight={published * f:g}'])
                  for arm, published in self.peers.items() for f in (0.25, 4)]
         if self.name == 'det':
@@ -92,6 +92,14 @@ class Task:
                          ['model.distill.0.student=neck', 'model.distill.0.teacher=neck']))
         # Last, so that the earlier runs keep their work dirs (sweep<i>_<arm>) and results.
         return runs + weighted((0.0625, 16))
+
+    def sweep_centres(self) -> Dict[str, str]:
+        """The main arms the sweep varies, labelled as in the sweep's table: label -> arm (the
+        shipped default, each peer at its published weight)."""
+        centres = {_weight_label('rdimkd-r', 1) + ' (the default)': 'rdimkd-r'}
+        centres.update({_weight_label(arm, published) + ' (published)': arm
+                        for arm, published in self.peers.items()})
+        return centres
 
     def schedule_options(self, iters: int, validations: int = 1) -> List[str]:
         """--cfg-options that set an iteration schedule of length ``iters``, validated
@@ -106,6 +114,14 @@ class Task:
         else:  # PolyLR over the whole schedule
             options += [f'param_scheduler.0.end={iters}']
         return options
+
+
+def _weight_label(arm: str, weight: float) -> str:
+    """A weight run's label: RdimKD-R's as a factor of its default ('RdimKD-R weight x0.25'),
+    a peer's as its weight ('PKD weight=2.5')."""
+    if arm == 'rdimkd-r':
+        return f'RdimKD-R weight x{weight:g}'
+    return f'{arm.upper()} weight={weight:g}'
 
 
 QUICK = Schedule(teacher_iters=60, student_iters=30, seeds=(0, ), fit_batches=2)

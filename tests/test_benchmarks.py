@@ -37,9 +37,10 @@ def test_plan_runs(task, tmp_path):
                   'seg': ['CWD weight=1.25', 'CWD weight=20']}[task]
     assert [r.label for r in sweep if r.arm in spec.peers] == peer_sweep
     weights = [r.options[-2] for r in sweep if r.arm == 'rdimkd-r' and 'x' in r.label]
-    assert weights == [f'model.distill.0.loss.loss_weight={w:g}'
-                       for w in (2.5, 5, 20, 40, 0.625, 160)]
-    assert spec.default_weight == 10
+    default = {'det': 10, 'seg': 2.5}[task]  # the measured defaults (README, "Loss scale")
+    assert spec.default_weight == default
+    assert weights == [f'model.distill.0.loss.loss_weight={default * f:g}'
+                       for f in (0.25, 0.5, 2, 4, 0.0625, 16)]
     assert len({r.work_dir for r in runs}) == len(runs)
     # --sweep-seeds 5: RdimKD-R's sweep on every seed, the peers' on the first; the first
     # seed's runs keep their work dirs (and so their cached results).
@@ -113,11 +114,13 @@ def _rows():
                  metric=10.0, command='c')]
     for seed, (base, kd, l2) in enumerate([(4.0, 6.0, 5.0), (5.0, 6.5, 4.0), (6.0, 5.5, 4.5)]):
         for arm, value in (('baseline', base), ('rdimkd-r', kd), ('fitnet-l2', l2)):
+            ratio = None if arm == 'baseline' else 10.0 + seed  # KD/task at the first log
             rows.append(dict(task='det', arm=arm, group='main', label=arm, seed=seed,
-                             metric=value, command='c'))
+                             metric=value, kd_ratio=ratio, kd_ratio_iter=50, command='c'))
     for seed, value in enumerate((5.5, 4.5)):  # a sweep run on the first two seeds
         rows.append(dict(task='det', arm='rdimkd-r', group='sweep', label='RdimKD-R k=8',
-                         seed=seed, metric=value, command='c'))
+                         seed=seed, metric=value, kd_ratio=2.0 * (seed + 1), kd_ratio_iter=50,
+                         command='c'))
     return rows
 
 
@@ -142,6 +145,9 @@ def test_summarise_quality():
     assert k8['delta'] == pytest.approx(0.5) and k8['wins'] == '1/2'
     assert k8['paired']['mean'] == pytest.approx(0.5) and k8['paired']['seeds'] == 2
     assert k8['vs_centre']['mean'] == pytest.approx(-1.25) and 'vs_centre' not in centre
+    # KD/task at the first log, over the sweep's seeds (the centre: seeds 0 and 1 of the main arm)
+    assert centre['kd_ratio'] == pytest.approx(10.5) and k8['kd_ratio'] == pytest.approx(3.0)
+    assert summary['kd_ratio_iter'] == 50
     # Paired per-seed differences with 95 % t-intervals (t(0.975, 2) = 4.303): RdimKD-R vs
     # baseline: 2, 1.5, -0.5; vs full L2: 1, 2.5, 1. Full L2 is compared with the baseline only.
     vs_base, vs_l2 = kd['paired']['baseline'], kd['paired']['fitnet-l2']
@@ -161,7 +167,8 @@ def test_quality_report_files(tmp_path):
     # t(0.975, 1) = 12.706, std of the differences (1.5, -0.5) = 1.414: half-width 12.71
     # vs the default (6.0, 6.5): -0.5, -2.0, std 1.061, half-width 12.71 * 1.061 / sqrt(2) = 9.53
     assert ('| RdimKD-R k=8 | 5.00 ± 0.71 | 5.50, 4.50 | +0.50 [-12.21, +13.21] | 1/2 | '
-            '-1.25 [-10.78, +8.28] |') in text
+            '-1.25 [-10.78, +8.28] | 3x |') in text
+    assert 'at the first logged iteration (50)' in text
     assert '| model | vs student (baseline) | vs full L2 (FitNet) |' in text
     assert '| student + RdimKD-R | +1.00 [-2.29, +4.29] | +1.50 [-0.65, +3.65] |' in text
     report.plot_quality([summary], tmp_path / 'quality.png')
@@ -231,8 +238,9 @@ def test_readme_quotes_the_committed_results():
     for summary in (det, seg):
         for run in summary['sweep']:  # one seed: the difference, more: with its interval
             delta = _interval_cell(run['paired']) or f'{run["delta"]:+.2f}'
+            ratio = '' if run.get('kd_ratio') is None else f'{run["kd_ratio"]:.3g}x'
             row = (f'| {run["label"]} | {run["mean"]:.2f} ± {run["std"]:.2f} | {delta} | '
-                   f'{run["wins"]} | {_interval_cell(run.get("vs_centre"))} |')
+                   f'{run["wins"]} | {_interval_cell(run.get("vs_centre"))} | {ratio} |')
             assert row in readme, row
     # The SGD probe's means over its seeds, in percent.
     probe = [json.loads(line) for line in
@@ -292,7 +300,7 @@ def test_round_robin_timing_rotates_and_pairs_ratios():
 
 
 def test_read_metric_takes_the_final_validation(tmp_path):
-    from benchmarks.quality import Run, _cached, _read_metric
+    from benchmarks.quality import Run, _cached, _read_metric, first_kd_ratio
     task = TASKS['det']
     run = Run(task, 'baseline', 'main', 'baseline', 0, tmp_path, [])
     with pytest.raises(RuntimeError, match='has no scalars.json; see .*run.log'):
@@ -306,6 +314,12 @@ def test_read_metric_takes_the_final_validation(tmp_path):
         '{"coco/bbox_mAP": 0.010, "step": 250}\n{"loss": 1.0, "step": 500}\n'
         '{"coco/bbox_mAP": 0.015, "step": 500}\n')
     assert _read_metric(run) == pytest.approx(1.5)  # the last one, in percent
+    assert first_kd_ratio(run) == (None, None)  # nothing distilled
+    (logs / 'scalars.json').write_text(
+        '{"loss": 3.0, "kd_ratio_fpn": 12.0, "kd_ratio_head": 0.5, "iter": 50, "step": 50}\n'
+        '{"loss": 2.0, "kd_ratio_fpn": 6.0, "kd_ratio_head": 0.5, "iter": 100, "step": 100}\n'
+        '{"coco/bbox_mAP": 0.015, "step": 100}\n')
+    assert first_kd_ratio(run) == (12.5, 50)  # every point's, at the first logged iteration
     (tmp_path / 'result.json').write_text('{"command": ["a"], "fingerprint": "f", '
                                           '"metric": 1.5}')
     assert _cached(run, ['a'], 'f')['metric'] == 1.5

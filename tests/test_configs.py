@@ -58,8 +58,9 @@ def test_distill_config_builds_and_trains_one_step(path, tmp_path):
 def test_distill_config_uses_the_measured_default(path):
     """Every shipped distillation config (COCO, Cityscapes, the demos) distils with the default
     of ``configs/_base_/distill/`` that the benchmark measured: the same points, the
-    standardised loss, weight 10 per point, k = C_t / 4. RdimKD-P/-A configs change only the
-    projection's type (their k, 64 = 256 / 4, is written as an integer)."""
+    standardised loss at its weight (10 per level for detection, 2.5 for segmentation),
+    k = C_t / 4. RdimKD-P/-A configs change only the projection's type (their k, 64 = 256 / 4,
+    is written as an integer)."""
     cfg = Config.fromfile(str(path))
     base = Config.fromfile(str(REPO_ROOT / 'configs/_base_/distill' / (
         'rdimkd-r_fpn.py' if cfg.default_scope == 'mmdet' else 'rdimkd-r_seg-head.py')))

@@ -7,7 +7,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from rdimkd_mm.utils import build_model
-from conftest import run_tool, zoo_det_data_options
+from conftest import REPO_ROOT, run_tool, zoo_det_data_options
 
 FCOS_CAFFE = 'mmdet::fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py'
 RETINA_R18 = 'mmdet::retinanet/retinanet_r18_fpn_1x_coco.py'
@@ -32,7 +32,10 @@ def test_inspect_pair_writes_a_config_that_trains(det_root, tmp_path):
     assert 'neck[4]' in output and '/128' in output  # P7 listed with its stride
     text = config.read_text()
     assert "model['student']['backbone']['init_cfg'] = None" in text
-    assert Config.fromfile(str(config)).model.student.backbone.init_cfg is None
+    cfg = Config.fromfile(str(config))
+    assert cfg.model.student.backbone.init_cfg is None
+    default = Config.fromfile(str(REPO_ROOT / 'configs/_base_/distill/rdimkd-r_fpn.py'))
+    assert [p.loss for p in cfg.model.distill] == [default.fpn_distill[0].loss]
 
     teacher = random_checkpoint(FCOS_CAFFE, tmp_path / 'fcos.pth')
     output = run_tool('train.py', config, '--work-dir', tmp_path / 'work', '--cfg-options',
@@ -59,9 +62,8 @@ def test_inspect_pair_finds_each_heads_feature_before_the_classifier(tmp_path):
     cfg = Config.fromfile(str(config))
     assert cfg.model.student.pretrained is None
     assert [p.student for p in cfg.model.distill] == ['decode_head.bottleneck']
-    assert cfg.model.distill[0].loss.align == 'interpolate'
-    assert cfg.model.distill[0].loss.normalize == 'standardize'
-    assert cfg.model.distill[0].loss.loss_weight == 10.0
+    default = Config.fromfile(str(REPO_ROOT / 'configs/_base_/distill/rdimkd-r_seg-head.py'))
+    assert cfg.model.distill[0].loss == dict(default.seg_distill[0].loss, align='interpolate')
     assert 'custom_hooks' not in cfg  # nothing to fit: the student's own hooks stay
 
 

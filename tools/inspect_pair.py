@@ -35,6 +35,11 @@ from rdimkd_mm.models.distillers.feature_probe import (Feature, dummy_batch, equ
 from rdimkd_mm.utils import build_model, pretrained_inits, resolve_config_path
 
 Levels = List[Feature]
+# The measured defaults (README, "Loss scale"), whose loss the written config copies.
+DEFAULTS = {
+    'mmdet': ('configs/_base_/distill/rdimkd-r_fpn.py', 'fpn_distill'),
+    'mmseg': ('configs/_base_/distill/rdimkd-r_seg-head.py', 'seg_distill'),
+}
 
 
 def parse_args() -> argparse.Namespace:
@@ -210,6 +215,20 @@ def _plain(value):
     return value
 
 
+def _config_text(value) -> str:
+    """A config value as config text: dicts as ``dict(key=value, ...)``, as configs write them."""
+    if isinstance(value, dict):
+        return 'dict(' + ', '.join(f'{k}={_config_text(v)}' for k, v in value.items()) + ')'
+    return repr(value)
+
+
+def default_loss(scope: str) -> dict:
+    """The loss of the measured default for ``scope`` ('mmdet' or 'mmseg'), from its base."""
+    path, name = DEFAULTS[scope]
+    cfg = Config.fromfile(osp.join(osp.dirname(osp.abspath(__file__)), '..', path))
+    return cfg[name][0].loss.to_dict()
+
+
 def config_text(teacher: Side, student: Side, points: List[dict], out_path: str,
                 checkpoint: str) -> str:
     out_dir = osp.dirname(osp.abspath(out_path))
@@ -217,18 +236,19 @@ def config_text(teacher: Side, student: Side, points: List[dict], out_path: str,
     base = student.spec if '::' in student.spec else osp.relpath(student.spec, out_dir)
     teacher_spec = teacher.spec if '::' in teacher.spec else (
         '{{fileDirname}}/' + osp.relpath(teacher.spec, out_dir))
+    loss = default_loss(student.scope)
     distill = []
     for point in points:
-        align = ("                align='interpolate',  # strides differ: the student's map "
-                 'is resized\n' if point.get('align') else '')
+        args = [f'{key}={_config_text(value)},' for key, value in loss.items()]  # type, ...
+        if point.get('align'):
+            args.insert(2, "align='interpolate',  # strides differ: the student's map "
+                        'is resized')
+        args[-1] = args[-1][:-1] + ')),'
         distill.append(
             f"        dict(\n            name='{point['name']}',\n"
             f"            teacher='{point['teacher']}',  # {describe(point_levels(teacher, point['teacher']))}\n"  # noqa: E501
             f"            student='{point['student']}',  # {describe(point_levels(student, point['student']))}\n"  # noqa: E501
-            "            loss=dict(\n                type='rdimkd_mm.RdimKDLoss',\n"
-            "                projection=dict(type='rdimkd_mm.RandomProjection', k=0.25),\n"
-            f"{align}                normalize='standardize',\n"
-            '                loss_weight=10.0)),')
+            '            loss=dict(\n' + '\n'.join(' ' * 16 + arg for arg in args))
     fit_hook = "dict(type='rdimkd_mm.FitProjectionsHook', num_batches=50)"
     hooks = (f'_base_.custom_hooks + [{fit_hook}]' if student.cfg.get('custom_hooks') else
              f'[{fit_hook}]')

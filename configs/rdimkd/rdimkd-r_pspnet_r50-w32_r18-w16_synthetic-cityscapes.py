@@ -1,7 +1,7 @@
 # RdimKD-R: distil the synthetic-demo PSPNet teacher into its student with the shipped
 # segmentation default, untouched (configs/_base_/distill/rdimkd-r_seg-head.py): the decode
 # head's bottleneck (the PSP feature before the classifier), k = C_t / 4 = 32, standardised loss
-# at weight 10.
+# at weight 2.5.
 _base_ = [
     '../synthetic/pspnet_r18-w16-d8_synthetic-cityscapes.py',
     '../_base_/distill/rdimkd-r_seg-head.py',

@@ -10,6 +10,6 @@ model = dict(distill=[
             type='rdimkd_mm.RdimKDLoss',
             projection=dict(type='rdimkd_mm.AutoencoderProjection', k=0.25),
             normalize='standardize',
-            loss_weight=10.0)),
+            loss_weight=2.5)),
 ])
 custom_hooks = [dict(type='rdimkd_mm.FitProjectionsHook', num_batches=50)]

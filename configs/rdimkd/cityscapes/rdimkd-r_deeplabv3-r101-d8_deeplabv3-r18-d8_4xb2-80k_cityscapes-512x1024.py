@@ -1,5 +1,5 @@
 # RdimKD-R on Cityscapes: DeepLabV3 ResNet-101-D8 -> DeepLabV3 ResNet-18-D8 (512x1024, 80k),
-# at the ASPP bottleneck (k = 128 of 512, standardised loss at weight 10).
+# at the ASPP bottleneck (k = 128 of 512, standardised loss at weight 2.5).
 # Teacher weights: mmseg model zoo, deeplabv3_r101-d8_4xb2-80k_cityscapes-512x1024, saved under
 # checkpoints/ (nothing is downloaded at run time).
 _base_ = [
