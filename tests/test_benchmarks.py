@@ -278,6 +278,23 @@ def test_readme_quotes_the_committed_results():
             assert row in readme, (device, row)
 
 
+def test_readme_quotes_the_committed_demo_results():
+    """The README's demo tables are ``results/demo/<task>_results.json`` (written by
+    tools/distill_demo.py), rounded: teacher, student alone, student + the default."""
+    import json
+    import re
+    readme = (REPO_ROOT / 'README.md').read_text()
+    for task, digits, model in (('det', 3, 'RetinaNet'), ('seg', 2, 'PSPNet')):
+        rows = json.loads((REPO_ROOT / 'results' / 'demo' / f'{task}_results.json').read_text())
+        assert [r['model'] for r in rows['rows']] == [
+            'teacher', 'student (baseline)', 'student + RdimKD-R']
+        teacher, alone, distilled = (f'{r["metric"]:.{digits}f}' for r in rows['rows'])
+        for pattern in (rf'^\| teacher: {model} .* \| {teacher} \|$',
+                        rf'^\| student alone: {model} .* \| {alone} \|$',
+                        rf'^\| student \+ RdimKD-R \(the shipped default\) \| {distilled} \|$'):
+            assert len(re.findall(pattern, readme, re.M)) == 1, (task, pattern)
+
+
 def test_round_robin_timing_rotates_and_pairs_ratios():
     import time
 
