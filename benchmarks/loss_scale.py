@@ -5,7 +5,9 @@
 Builds 8 zoo pairs (random teachers with the libraries' initialisation and batch-norm
 statistics of their own activations, as a trained teacher has them; no pretrained weights),
 takes the first training step at loss_weight 1, k = C_t / 4, with the standardised,
-teacher-normalised and raw loss, and writes ``benchmarks/results/loss_scale.{json,md}``, which
+teacher-normalised and raw loss, and the ratio at the shipped default of the pair's task (the
+standardised loss of its levels, at its weight: ``configs/_base_/distill/``), and writes
+``benchmarks/results/loss_scale.{json,md}``, which
 the README's "Loss scale" table quotes. ``tests/test_loss_scale.py`` checks the same
 measurement. About a minute on 2 cores.
 """
@@ -26,6 +28,10 @@ from rdimkd_mm.utils import build_model, pretrained_inits, resolve_config_path
 from synthetic.batches import SIZE, fake_batch
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# The shipped default of each task: its base config, its variable, and how many of a pair's
+# levels it distils (detection: the first three common FPN levels, P3-P5).
+DEFAULTS = {'mmdet': ('rdimkd-r_fpn.py', 'fpn_distill', 3),
+            'mmseg': ('rdimkd-r_seg-head.py', 'seg_distill', 1)}
 
 # (teacher, student, teacher point, student point, align); the student's pretrained init is
 # not used (build_model does not initialise weights).
@@ -83,11 +89,19 @@ def calibrate_norm_statistics(model, scope: str, batches: int = 4) -> None:
     model.eval()
 
 
+def default_weight(scope: str) -> float:
+    """The loss weight of the shipped default for ``scope`` ('mmdet' or 'mmseg')."""
+    path, name, _ = DEFAULTS[scope]
+    cfg = Config.fromfile(str(REPO_ROOT / 'configs' / '_base_' / 'distill' / path))
+    return float(cfg[name][0].loss.loss_weight)
+
+
 def first_ratios(pair: tuple, tmp_path: Path) -> dict:
     """The first training step at loss_weight 1: KD loss / task loss with each ``normalize``
     (``standardised``, ``teacher_normalised``, ``raw`` = None), the standardised KD loss per
-    level, the task loss, and whether the connector is a 1x1 conv (C_s != C_t) or the
-    identity."""
+    level, the task loss, whether the connector is a 1x1 conv (C_s != C_t) or the identity,
+    and ``at_default``: KD / task at the shipped default of the pair's task (the standardised
+    loss of the levels it distils, e.g. P3-P5, at its weight), from the same step."""
     teacher, student, t_point, s_point, align = pair
     scope = teacher.split('::')[0]
     init_default_scope(scope)
@@ -124,8 +138,12 @@ def first_ratios(pair: tuple, tmp_path: Path) -> dict:
               if loss.num_levels > 1 else [by_teacher['loss_kd_kd'].detach()])
     raw = float(sum(level * scale for level, scale in zip(levels, loss.scales)))
     standardised = float(steps['standardize']['kd_ratio_kd'])
+    per_level = ([float(steps['standardize'][f'kd_kd_l{i}']) for i in range(loss.num_levels)]
+                 if loss.num_levels > 1 else [float(steps['standardize']['loss_kd_kd'])])
+    at_default = default_weight(scope) * sum(per_level[:DEFAULTS[scope][2]]) / task
     return dict(standardised=standardised, kd_per_level=standardised * task / loss.num_levels,
                 teacher_normalised=float(by_teacher['kd_ratio_kd']), raw=raw / task, task=task,
+                at_default=at_default,
                 connector='identity' if isinstance(loss.connectors[0], torch.nn.Identity)
                 else '1x1 conv')
 
@@ -136,7 +154,11 @@ def main() -> None:
         for pair in PAIRS:
             rows.append(dict(teacher=pair[0], student=pair[1], **first_ratios(pair, Path(tmp))))
     band = {key: max(r[key] for r in rows) / min(r[key] for r in rows)
-            for key in ('standardised', 'teacher_normalised', 'raw', 'task', 'kd_per_level')}
+            for key in ('standardised', 'teacher_normalised', 'raw', 'task', 'kd_per_level',
+                        'at_default')}
+    for scope in DEFAULTS:  # each task at its own default
+        values = [r['at_default'] for r in rows if r['teacher'].startswith(scope)]
+        band[f'at_default_{scope}'] = max(values) / min(values)
     data = dict(command='python benchmarks/loss_scale.py', date=time.strftime('%Y-%m-%d'),
                 rows=rows, band=band)
     results = REPO_ROOT / 'benchmarks' / 'results'
@@ -144,15 +166,21 @@ def main() -> None:
     lines = [f'Written by `{data["command"]}` on {data["date"]}; first KD / task loss at '
              'loss_weight 1, k = C_t / 4, with each `normalize`.\n',
              "| teacher -> student | 'standardize' | 'teacher' | None (raw) | task loss "
-             "| 'standardize' KD loss per level | connector |",
-             '|---|---|---|---|---|---|---|']
+             "| 'standardize' KD loss per level | at the task's shipped default | connector |",
+             '|---|---|---|---|---|---|---|---|']
     lines += [f'| `{r["teacher"]}` -> `{r["student"]}` | {r["standardised"]:.3g} | '
               f'{r["teacher_normalised"]:.3g} | {r["raw"]:.4g} | {r["task"]:.3g} | '
-              f'{r["kd_per_level"]:.3f} | {r["connector"]} |' for r in rows]
+              f'{r["kd_per_level"]:.3f} | {r["at_default"]:.3g} | {r["connector"]} |'
+              for r in rows]
+    weights = {scope: default_weight(scope) for scope in DEFAULTS}
     lines += ['', f'Band (highest / lowest): standardised {band["standardised"]:.0f}x, '
               f'teacher-normalised {band["teacher_normalised"]:.0f}x, raw {band["raw"]:.0f}x; '
               f'the first task loss alone spans {band["task"]:.0f}x, the standardised KD loss '
-              f'per level {band["kd_per_level"]:.2f}x.\n']
+              f'per level {band["kd_per_level"]:.2f}x. At the shipped defaults (detection: '
+              f'the first three levels at weight {weights["mmdet"]:g}; segmentation: the head '
+              f'feature at weight {weights["mmseg"]:g}) {band["at_default"]:.0f}x in all, '
+              f'{band["at_default_mmdet"]:.0f}x among the detection pairs and '
+              f'{band["at_default_mmseg"]:.2f}x among the segmentation pairs.\n']
     (results / 'loss_scale.md').write_text('\n'.join(lines))
     print('\n'.join(lines))
 

@@ -295,6 +295,26 @@ def test_readme_quotes_the_committed_demo_results():
             assert len(re.findall(pattern, readme, re.M)) == 1, (task, pattern)
 
 
+def test_readme_quotes_the_loss_scale_at_the_shipped_defaults():
+    """The README's "Loss scale" rows at the shipped defaults are ``loss_scale.json``'s."""
+    import json
+    readme = (REPO_ROOT / 'README.md').read_text().splitlines()
+    rows = json.loads((REPO_ROOT / 'benchmarks/results/loss_scale.json').read_text())['rows']
+
+    def number(value: float) -> str:
+        return f'{value:.2f}' if value < 10 else f'{value:.0f}'
+
+    for label, scope in (('at the shipped defaults: all eight pairs', 'mm'),
+                         ('the same, the five detection pairs', 'mmdet'),
+                         ('the same, the three segmentation pairs', 'mmseg')):
+        values = [r['at_default'] for r in rows if r['teacher'].startswith(scope)]
+        line = next(line for line in readme if line.startswith('|') and label in line)
+        low, high, band = line.split('|')[2:5]
+        assert low.split()[0] == number(min(values)), line
+        assert high.split()[0] == number(max(values)), line
+        assert band.strip() == number(max(values) / min(values)) + 'x', line
+
+
 def test_round_robin_timing_rotates_and_pairs_ratios():
     import time
 
