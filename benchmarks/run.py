@@ -14,6 +14,7 @@ Writes JSON, markdown and a plot to benchmarks/results/ (quick mode: benchmarks/
 Each run's log is under benchmarks/work/; a rerun reuses finished runs.
 """
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -28,7 +29,7 @@ if str(REPO_ROOT) not in sys.path:
 import torch  # noqa: E402
 
 from benchmarks import report  # noqa: E402
-from benchmarks.tasks import TASKS  # noqa: E402
+from benchmarks.tasks import TASKS, Schedule  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -47,6 +48,10 @@ def parse_args() -> argparse.Namespace:
                         help="quality: run RdimKD-R's sweep on this many of the seeds (the "
                         "peers' stays on the first; default: the first only, which keeps the "
                         'full run within 90 min on 2 cores)')
+    parser.add_argument('--seeds', type=int,
+                        help='quality: train on seeds 0..N-1 instead of the schedule\'s (full: '
+                        '5); finished runs of the first seeds are reused. Use a --results-dir '
+                        'of its own, to keep the committed results')
     parser.add_argument('--jobs', type=int, default=2,
                         help='training runs at a time, each with cpu_count // jobs threads')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu',
@@ -90,12 +95,20 @@ def make_data(task_names) -> None:
         (root / 'done').write_text(json.dumps(task.data_size, default=list))
 
 
+def schedule_of(name: str, mode: str, args) -> Schedule:
+    """The task's schedule for ``mode``, on seeds 0..``args.seeds``-1 when given."""
+    schedule = TASKS[name].schedules[mode]
+    if args.seeds is None:
+        return schedule
+    return dataclasses.replace(schedule, seeds=tuple(range(args.seeds)))
+
+
 def run_quality(args, mode: str, results: Path, command: str) -> None:
     from benchmarks.quality import QualityBenchmark, collect, plan_runs
     start = time.time()
     runs = []
     for name in args.tasks:
-        runs += plan_runs(TASKS[name], TASKS[name].schedules[mode], REPO_ROOT / args.work_root,
+        runs += plan_runs(TASKS[name], schedule_of(name, mode, args), REPO_ROOT / args.work_root,
                           args.sweep_seeds)
     if args.arms:
         runs = [r for r in runs if r.arm in args.arms or r.arm == 'teacher']
@@ -113,7 +126,7 @@ def run_quality(args, mode: str, results: Path, command: str) -> None:
     summaries = [report.summarise_quality(rows, name) for name in args.tasks]
     data = dict(command=command, mode=mode, date=time.strftime('%Y-%m-%d'), machine=machine(),
                 wall_seconds=time.time() - start,
-                schedules={name: vars(TASKS[name].schedules[mode]) for name in args.tasks},
+                schedules={name: vars(schedule_of(name, mode, args)) for name in args.tasks},
                 summaries=summaries, runs=rows)
     (results / 'quality.json').write_text(json.dumps(data, indent=2))
     report.write_quality_report(data, results)
@@ -175,8 +188,10 @@ def main() -> None:
     if args.report_only:
         rewrite_reports(results)
         return
+    if args.seeds is not None and args.seeds < 1:
+        raise SystemExit(f'--seeds {args.seeds}: give at least 1')
     for name in args.tasks:  # before any data or training
-        seeds = len(TASKS[name].schedules[mode].seeds)
+        seeds = len(schedule_of(name, mode, args).seeds)
         if not 1 <= args.sweep_seeds <= seeds:
             raise SystemExit(f'--sweep-seeds {args.sweep_seeds}: the {mode} {name} schedule has '
                              f'{seeds} seed(s); give 1 to {seeds} (--no-sweep skips the sweep)')
