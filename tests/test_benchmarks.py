@@ -295,6 +295,22 @@ def test_readme_quotes_the_committed_results():
             assert row in readme, (device, row)
 
 
+def test_readme_quotes_the_ten_seed_segmentation_run():
+    """The README's 10-seed segmentation table is ``results/seg_10_seeds/quality.json``'s."""
+    import json
+    readme = (REPO_ROOT / 'README.md').read_text()
+    data = json.loads((REPO_ROOT / 'benchmarks/results/seg_10_seeds/quality.json').read_text())
+    assert '--seeds 10' in data['command'] and data['schedules']['seg']['seeds'] == list(range(10))
+    (seg, ) = data['summaries']
+    for arm in seg['arms']:
+        assert arm['seeds'] == list(range(10)), arm['arm']
+        paired = arm.get('paired', {})
+        cells = [f'{arm["mean"]:.2f} ± {arm["std"]:.2f}', _interval_cell(paired.get('baseline')),
+                 arm.get('wins', ''), _interval_cell(paired.get('cwd'))]
+        row = f'| {arm["title"]} | ' + ' | '.join(cells) + ' |'
+        assert row in readme, row
+
+
 def test_readme_quotes_the_committed_demo_results():
     """The README's demo tables are ``results/demo/<task>_results.json`` (written by
     tools/distill_demo.py), rounded: teacher, student alone, student + the default."""
