@@ -11,7 +11,9 @@ standardised loss of its levels, at its weight: ``configs/_base_/distill/``), an
 the README's "Loss scale" table quotes. ``tests/test_loss_scale.py`` checks the same
 measurement. About a minute on 2 cores.
 """
+import functools
 import json
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -21,17 +23,20 @@ from mmengine.config import Config
 from mmengine.logging import MessageHub
 from mmengine.registry import init_default_scope
 
-import rdimkd_mm  # noqa: F401
-from rdimkd_mm.engine.projection_fit import fit_projections
-from rdimkd_mm.registry import MODELS
-from rdimkd_mm.utils import build_model, pretrained_inits, resolve_config_path
-from synthetic.batches import SIZE, fake_batch
-
 REPO_ROOT = Path(__file__).resolve().parents[1]
-# The shipped default of each task: its base config, its variable, and how many of a pair's
-# levels it distils (detection: the first three common FPN levels, P3-P5).
-DEFAULTS = {'mmdet': ('rdimkd-r_fpn.py', 'fpn_distill', 3),
-            'mmseg': ('rdimkd-r_seg-head.py', 'seg_distill', 1)}
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+import rdimkd_mm  # noqa: E402,F401
+from benchmarks.tasks import TASKS  # noqa: E402
+from rdimkd_mm.engine.projection_fit import fit_projections  # noqa: E402
+from rdimkd_mm.registry import MODELS  # noqa: E402
+from rdimkd_mm.utils import build_model, pretrained_inits, resolve_config_path  # noqa: E402
+from synthetic.batches import SIZE, fake_batch  # noqa: E402
+
+# Per library: the benchmark task whose shipped default its pairs are measured at, and how
+# many of a pair's levels that default distils (detection: the first three, P3-P5).
+DEFAULTS = {'mmdet': ('det', 3), 'mmseg': ('seg', 1)}
 
 # (teacher, student, teacher point, student point, align); the student's pretrained init is
 # not used (build_model does not initialise weights).
@@ -89,11 +94,10 @@ def calibrate_norm_statistics(model, scope: str, batches: int = 4) -> None:
     model.eval()
 
 
+@functools.lru_cache(maxsize=None)
 def default_weight(scope: str) -> float:
     """The loss weight of the shipped default for ``scope`` ('mmdet' or 'mmseg')."""
-    path, name, _ = DEFAULTS[scope]
-    cfg = Config.fromfile(str(REPO_ROOT / 'configs' / '_base_' / 'distill' / path))
-    return float(cfg[name][0].loss.loss_weight)
+    return TASKS[DEFAULTS[scope][0]].default_weight
 
 
 def first_ratios(pair: tuple, tmp_path: Path) -> dict:
@@ -140,7 +144,7 @@ def first_ratios(pair: tuple, tmp_path: Path) -> dict:
     standardised = float(steps['standardize']['kd_ratio_kd'])
     per_level = ([float(steps['standardize'][f'kd_kd_l{i}']) for i in range(loss.num_levels)]
                  if loss.num_levels > 1 else [float(steps['standardize']['loss_kd_kd'])])
-    at_default = default_weight(scope) * sum(per_level[:DEFAULTS[scope][2]]) / task
+    at_default = default_weight(scope) * sum(per_level[:DEFAULTS[scope][1]]) / task
     return dict(standardised=standardised, kd_per_level=standardised * task / loss.num_levels,
                 teacher_normalised=float(by_teacher['kd_ratio_kd']), raw=raw / task, task=task,
                 at_default=at_default,
