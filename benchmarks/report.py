@@ -160,7 +160,9 @@ def quality_markdown(summary: dict) -> str:
     task = TASKS[summary['task']]
     lines = [f'### {task.title}', '',
              f'Distilled feature: {task.distill_point}. RdimKD-R: the shipped default '
-             f'`{task.default_config}`; P and A change only the projection. Losses: '
+             f'`{task.default_config}`'
+             + ('; P and A change only the projection' if 'rdimkd-p' in task.arms else '')
+             + '. Losses: '
              + '; '.join(f'{method_name(arm)}: {_describe(task, arm)}'
                          for arm in task.arms[1:] if arm not in task.peers) + '.',
              '', f'| model | {task.metric_name}, mean ± std | per seed | Δ vs baseline | '

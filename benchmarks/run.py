@@ -89,7 +89,7 @@ def make_data(task_names) -> None:
         if (root / 'done').is_file():
             continue
         print(f'Generating {task.data_root} ({task.data_size})', flush=True)
-        generate = generate_coco_detection if task.name == 'det' else \
+        generate = generate_coco_detection if task.kind == 'det' else \
             generate_cityscapes_segmentation
         generate(str(root), seed=0, progress=False, **task.data_size)
         (root / 'done').write_text(json.dumps(task.data_size, default=list))

@@ -20,7 +20,8 @@ def test_plan_runs(task, tmp_path):
     runs = plan_runs(spec, schedule, tmp_path)
     assert runs[0].arm == 'teacher' and not runs[0].needs_teacher
     main = [r for r in runs if r.group == 'main']
-    assert len(main) == len(spec.arms) * len(schedule.seeds) >= 15
+    assert spec.arms[:2] == ('baseline', 'rdimkd-r')
+    assert len(main) == len(spec.arms) * len(schedule.seeds) >= 10
     assert {(r.arm, r.seed) for r in main} == {(a, s) for a in spec.arms for s in schedule.seeds}
     for run in main:
         assert f'randomness.seed={run.seed}' in run.options
@@ -34,10 +35,10 @@ def test_plan_runs(task, tmp_path):
     sweep = [r for r in runs if r.group == 'sweep']
     assert len(sweep) == len(spec.sweep()) and all(r.seed == schedule.seeds[0] for r in sweep)
     peer_sweep = {'det': ['PKD weight=2.5', 'PKD weight=40'],
-                  'seg': ['CWD weight=1.25', 'CWD weight=20']}[task]
+                  'seg': ['CWD weight=1.25', 'CWD weight=20']}.get(task, [])
     assert [r.label for r in sweep if r.arm in spec.peers] == peer_sweep
     weights = [r.options[-2] for r in sweep if r.arm == 'rdimkd-r' and 'x' in r.label]
-    default = {'det': 10, 'seg': 2.5}[task]  # the measured defaults (README, "Loss scale")
+    default = {'det': 10, 'seg': 2.5}[spec.kind]  # the measured defaults (README, "Loss scale")
     assert spec.default_weight == default
     assert weights == [f'model.distill.0.loss.loss_weight={default * f:g}'
                        for f in (0.25, 0.5, 2, 4, 0.0625, 16)]
@@ -106,19 +107,19 @@ def test_arm_configs(task):
         assert (cfg.get('custom_hooks', []) == []) == (arm not in spec.fit_hook_arms)
     peers = {arm: losses.pop(arm).type for arm in spec.peers}
     assert peers == {'det': {'pkd': 'rdimkd_mm.PKDLoss'},
-                     'seg': {'cwd': 'rdimkd_mm.CWDLoss'}}[task]
-    if task == 'det':  # PKD on RdimKD's FPN levels
+                     'seg': {'cwd': 'rdimkd_mm.CWDLoss'}}.get(task, {})
+    if 'pkd' in peers:  # PKD on RdimKD's FPN levels
         assert points['pkd'] == points['rdimkd-r']
-    else:  # CWD on the logits, its published point
+    if 'cwd' in peers:  # CWD on the logits, its published point
         assert points['cwd'] == ('decode_head.conv_seg', 'decode_head.conv_seg')
     projections = {arm: loss.projection.type.split('.')[-1] for arm, loss in losses.items()}
-    assert projections == {'rdimkd-r': 'RandomProjection', 'rdimkd-p': 'PCAProjection',
-                           'rdimkd-a': 'AutoencoderProjection',
-                           'fitnet-l2': 'IdentityProjection'}
+    expected = {'rdimkd-r': 'RandomProjection', 'rdimkd-p': 'PCAProjection',
+                'rdimkd-a': 'AutoencoderProjection', 'fitnet-l2': 'IdentityProjection'}
+    assert projections == {arm: expected[arm] for arm in spec.kd_arms}
     assert {loss.projection.get('k') for arm, loss in losses.items()
             if arm != 'fitnet-l2'} == {0.25}
     default = Config.fromfile(str(REPO_ROOT / spec.default_config))
-    shipped = default.fpn_distill if task == 'det' else default.seg_distill
+    shipped = default.fpn_distill if spec.kind == 'det' else default.seg_distill
     distill = Config.fromfile(str(REPO_ROOT / spec.config('rdimkd-r')))
     assert distill.model.distill == shipped and 'custom_hooks' not in distill
     student = Config.fromfile(str(REPO_ROOT / spec.config('baseline')))
@@ -188,6 +189,20 @@ def test_quality_report_files(tmp_path):
     assert 'at the first logged iteration (50)' in text
     assert '| model | vs student (baseline) | vs full L2 (FitNet) |' in text
     assert '| student + RdimKD-R | +1.00 [-2.29, +4.29] | +1.50 [-0.65, +3.65] |' in text
+    report.plot_quality([summary], tmp_path / 'quality.png')
+    assert (tmp_path / 'quality.png').read_bytes()[:4] == b'\x89PNG'
+
+
+def test_quality_report_of_a_task_with_the_default_only(tmp_path):
+    """The second detector family (det-rtmdet) runs the baseline and RdimKD-R only: its report
+    compares R with the baseline alone and names no P/A arms."""
+    rows = [dict(r, task='det-rtmdet') for r in _rows() if r['arm'] != 'fitnet-l2']
+    summary = report.summarise_quality(rows, 'det-rtmdet')
+    assert [a['arm'] for a in summary['arms']] == ['baseline', 'rdimkd-r']
+    assert list(summary['arms'][1]['paired']) == ['baseline']
+    text = report.quality_markdown(summary)
+    assert 'P and A' not in text and 'RdimKD-R: RandomProjection k=0.25' in text
+    assert '| model | vs student (baseline) |\n' in text
     report.plot_quality([summary], tmp_path / 'quality.png')
     assert (tmp_path / 'quality.png').read_bytes()[:4] == b'\x89PNG'
 
