@@ -76,7 +76,8 @@ class Task:
         RdimKD-R's loss weight at 1/4, 1/2, 2 and 4 times its default (is the default near
         the best, and is no weight worse than no distillation?) and at 1/16 and 16 times (the
         first KD/task loss ratio of the zoo pairs at the default spans about this range, since
-        their task losses do: README, "Loss scale"); each peer at 1/4 and 4 times its
+        their task losses do: README, "Loss scale"); its k at half and twice the default's
+        fraction of C_t (k = C_t / 8 and C_t / 2); each peer at 1/4 and 4 times its
         published weight; for detection, RdimKD-R on all five FPN levels.
         """
         loss = 'model.distill.0.loss'
@@ -93,8 +94,12 @@ class Task:
         if self.name == 'det':
             runs.append(('RdimKD-R all FPN levels (P3-P7)', 'rdimkd-r',
                          ['model.distill.0.student=neck', 'model.distill.0.teacher=neck']))
-        # Last, so that the earlier runs keep their work dirs (sweep<i>_<arm>) and results.
-        return runs + weighted((0.0625, 16))
+        # Appended in the order they were added, so that the earlier runs keep their work dirs
+        # (sweep<i>_<arm>) and results: x1/16 and x16, then k at half and twice the default's.
+        runs += weighted((0.0625, 16))
+        k = float(self.loss('rdimkd-r')['projection']['k'])
+        return runs + [(f'RdimKD-R k=C_t/{round(1 / (k * f))}', 'rdimkd-r',
+                        [f'{loss}.projection.k={k * f:g}']) for f in (0.5, 2)]
 
     def sweep_centres(self) -> Dict[str, str]:
         """The main arms the sweep varies, labelled as in the sweep's table: label -> arm (the

@@ -42,6 +42,9 @@ def test_plan_runs(task, tmp_path):
     assert spec.default_weight == default
     assert weights == [f'model.distill.0.loss.loss_weight={default * f:g}'
                        for f in (0.25, 0.5, 2, 4, 0.0625, 16)]
+    ks = [(r.label, r.options[-2]) for r in sweep if r.label.startswith('RdimKD-R k=')]
+    assert ks == [('RdimKD-R k=C_t/8', 'model.distill.0.loss.projection.k=0.125'),
+                  ('RdimKD-R k=C_t/2', 'model.distill.0.loss.projection.k=0.5')]
     assert len({r.work_dir for r in runs}) == len(runs)
     # --sweep-seeds 5: RdimKD-R's sweep on every seed, the peers' on the first; the first
     # seed's runs keep their work dirs (and so their cached results).
@@ -323,6 +326,27 @@ def test_readme_quotes_the_ten_seed_segmentation_run():
         cells = [f'{arm["mean"]:.2f} ± {arm["std"]:.2f}', _interval_cell(paired.get('baseline')),
                  arm.get('wins', ''), _interval_cell(paired.get('cwd'))]
         row = f'| {arm["title"]} | ' + ' | '.join(cells) + ' |'
+        assert row in readme, row
+
+
+def test_readme_quotes_the_second_detector_family():
+    """The README's RTMDet table is ``results/det_rtmdet/quality.json``'s: the baseline, then
+    the default and its sweep, every run on seeds 0-4."""
+    import json
+    readme = (REPO_ROOT / 'README.md').read_text()
+    data = json.loads((REPO_ROOT / 'benchmarks/results/det_rtmdet/quality.json').read_text())
+    assert '--tasks det-rtmdet' in data['command'] and '--sweep-seeds 5' in data['command']
+    (det, ) = data['summaries']
+    baseline = det['arms'][0]
+    assert baseline['arm'] == 'baseline' and baseline['seeds'] == list(range(5))
+    assert (f'| student (baseline) | {baseline["mean"]:.2f} ± {baseline["std"]:.2f} |'
+            in readme)
+    assert det['sweep'][0]['label'] == 'RdimKD-R weight x1 (the default)'
+    for run in det['sweep']:
+        assert run['seeds'] == list(range(5)), run['label']
+        row = (f'| {run["label"]} | {run["mean"]:.2f} ± {run["std"]:.2f} | '
+               f'{_interval_cell(run["paired"])} | {run["wins"]} | '
+               f'{_interval_cell(run.get("vs_centre"))} | {run["kd_ratio"]:.3g}x |')
         assert row in readme, row
 
 

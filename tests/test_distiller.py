@@ -369,15 +369,37 @@ def test_warns_once_when_kd_dominates_the_task_loss(retina_checkpoint, monkeypat
                         lambda msg, **kw: messages.append(msg) if 'KD losses' in msg else None)
     distiller = build_distiller(model_cfg(RETINA_STUDENT), model_cfg(RETINA_TEACHER),
                                 retina_checkpoint, distill=[fpn_point(loss_weight=1e6)])
+    assert distiller.kd_check_iters == 50
+    distiller.kd_check_iters = 2  # judged on the mean of the first two steps
+    train_losses(distiller)
+    assert messages == []
     train_losses(distiller)
     train_losses(distiller)
-    assert len(messages) == 1 and 'loss_weight' in messages[0]
+    assert len(messages) == 1 and 'Over the first 2 steps' in messages[0]
+    assert 'loss_weight' in messages[0]
     messages.clear()
     # The measured default (standardised, weight 10 per level) is no false alarm.
     default = build_distiller(model_cfg(RETINA_STUDENT), model_cfg(RETINA_TEACHER),
                               retina_checkpoint, distill=[fpn_point(loss_weight=10.0)])
+    default.kd_check_iters = 2
     train_losses(default)
+    train_losses(default)
+    assert messages == [] and default._scale_checked
+
+    # A head whose first task loss is far below its training scale (RTMDet's: 299x at the
+    # first step, 8x by iteration 50) is judged on the mean, not on the first step.
+    def steps(*ratios):
+        default._scale_checked, default._scale_sums, default._scale_steps = False, (0., 0.), 0
+        default.kd_check_iters = len(ratios)
+        for ratio in ratios:
+            default._check_kd_scale(dict(loss_cls=torch.tensor(1.0),
+                                         loss_kd_fpn=torch.tensor(float(ratio))))
+
+    steps(300, 8, 8, 8, 8)  # KD 332 over task 5: 66x
     assert messages == []
+    steps(300, 300, 300, 300, 300)
+    assert len(messages) == 1 and '300x the task losses (1)' in messages[0]
+    assert 'about 0.033 times' in messages[0]
 
 
 def test_stride_mismatch_is_refused_with_matching_slices(tmp_path):
