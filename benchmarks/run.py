@@ -95,6 +95,14 @@ def make_data(task_names) -> None:
         (root / 'done').write_text(json.dumps(task.data_size, default=list))
 
 
+def cost_arms_missing(task) -> list:
+    """The KD arms the cost part builds (``benchmarks/cost.py``) that ``task`` has no config
+    for."""
+    from benchmarks.cost import STEP_ARMS
+    return [arm for _, arm, early_exit in STEP_ARMS
+            if early_exit is not None and arm not in task.kd_arms]
+
+
 def schedule_of(name: str, mode: str, args) -> Schedule:
     """The task's schedule for ``mode``, on seeds 0..``args.seeds``-1 when given."""
     schedule = TASKS[name].schedules[mode]
@@ -191,6 +199,10 @@ def main() -> None:
     if args.seeds is not None and args.seeds < 1:
         raise SystemExit(f'--seeds {args.seeds}: give at least 1')
     for name in args.tasks:  # before any data or training
+        missing = cost_arms_missing(TASKS[name]) if 'cost' in args.parts else []
+        if missing:
+            raise SystemExit(f'--parts cost times every RdimKD variant, but the {name} task has '
+                             f'no {", ".join(missing)} arm; give --parts quality for {name}')
         seeds = len(schedule_of(name, mode, args).seeds)
         if not 1 <= args.sweep_seeds <= seeds:
             raise SystemExit(f'--sweep-seeds {args.sweep_seeds}: the {mode} {name} schedule has '

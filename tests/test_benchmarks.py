@@ -64,6 +64,8 @@ def test_plan_runs(task, tmp_path):
     (['--quick', '--sweep-seeds', '2'], 'the quick det schedule has 1 seed(s); give 1 to 1'),
     (['--seeds', '2', '--sweep-seeds', '3'], 'the full det schedule has 2 seed(s); give 1 to 2'),
     (['--seeds', '0'], '--seeds 0: give at least 1'),
+    (['--tasks', 'det-rtmdet', '--parts', 'cost'], 'the det-rtmdet task has no rdimkd-p, '
+     'rdimkd-a, fitnet-l2 arm; give --parts quality for det-rtmdet'),
 ])
 def test_seed_counts_out_of_range_are_refused_before_any_work(argv, message, tmp_path):
     import subprocess
