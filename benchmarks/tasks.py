@@ -81,7 +81,8 @@ class Task:
         published weight; for detection, RdimKD-R on all five FPN levels.
         """
         loss = 'model.distill.0.loss'
-        weight = self.default_weight
+        default = self.loss('rdimkd-r')  # the config is read once
+        weight, k = float(default['loss_weight']), float(default['projection']['k'])
 
         def weighted(factors):
             return [(_weight_label('rdimkd-r', f), 'rdimkd-r',
@@ -97,7 +98,6 @@ class Task:
         # Appended in the order they were added, so that the earlier runs keep their work dirs
         # (sweep<i>_<arm>) and results: x1/16 and x16, then k at half and twice the default's.
         runs += weighted((0.0625, 16))
-        k = float(self.loss('rdimkd-r')['projection']['k'])
         return runs + [(f'RdimKD-R k=C_t/{round(1 / (k * f))}', 'rdimkd-r',
                         [f'{loss}.projection.k={k * f:g}']) for f in (0.5, 2)]
 
@@ -160,42 +160,36 @@ def method_name(arm: str) -> str:
     return ARM_TITLES[arm].replace('student + ', '')
 
 
-DET_DATA_ROOT = 'data/bench/synthetic_coco_128_solid'
-# Easier than the demo set so that a from-scratch RetinaNet learns it on 2 CPU cores
-# (calibration_notes.md): no 8-16 px shapes, solid colours, fewer shapes / distractors.
-DET_DATA_SIZE = dict(num_train=1000, num_val=200, image_size=(128, 128), max_objects=6,
-                     small_prob=0.0, max_distractors=3, patterns=False)
+# What both detection pairs share: the data (easier than the demo set so that a from-scratch
+# RetinaNet learns it on 2 CPU cores, calibration_notes.md: no 8-16 px shapes, solid colours,
+# fewer shapes / distractors), the metric, the shipped default and the schedules.
+DETECTION = dict(
+    kind='det',
+    data_root='data/bench/synthetic_coco_128_solid',
+    data_size=dict(num_train=1000, num_val=200, image_size=(128, 128), max_objects=6,
+                   small_prob=0.0, max_distractors=3, patterns=False),
+    metric_key='coco/bbox_mAP',
+    metric_name='bbox mAP (%)',
+    metric_scale=100.0,
+    default_config='configs/_base_/distill/rdimkd-r_fpn.py',
+    schedules=DET_SCHEDULES)
 
 TASKS: Dict[str, Task] = {
     'det': Task(
         name='det',
-        kind='det',
         title='Detection: RetinaNet R18 (half width) -> R18 (quarter width), synthetic COCO',
-        data_root=DET_DATA_ROOT,
-        data_size=DET_DATA_SIZE,
-        metric_key='coco/bbox_mAP',
-        metric_name='bbox mAP (%)',
-        metric_scale=100.0,
         distill_point='FPN P3-P5',
-        default_config='configs/_base_/distill/rdimkd-r_fpn.py',
-        schedules=DET_SCHEDULES,
-        peers={'pkd': 10.0}),
+        peers={'pkd': 10.0},
+        **DETECTION),
     # A second detector family on the same data, to check that the detection default transfers:
     # RTMDet's task loss (quality focal + GIoU) starts on another scale than RetinaNet's (README,
     # "Loss scale"). Only the default and its sweep, against the baseline.
     'det-rtmdet': Task(
         name='det-rtmdet',
-        kind='det',
         title='Detection: RTMDet-S -> RTMDet-tiny, synthetic COCO',
-        data_root=DET_DATA_ROOT,
-        data_size=DET_DATA_SIZE,
-        metric_key='coco/bbox_mAP',
-        metric_name='bbox mAP (%)',
-        metric_scale=100.0,
         distill_point='PAFPN P3-P5 (all its levels)',
-        default_config='configs/_base_/distill/rdimkd-r_fpn.py',
         kd_arms=('rdimkd-r', ),
-        schedules=DET_SCHEDULES),
+        **DETECTION),
     'seg': Task(
         name='seg',
         kind='seg',

@@ -384,12 +384,12 @@ def test_warns_once_when_kd_dominates_the_task_loss(retina_checkpoint, monkeypat
     default.kd_check_iters = 2
     train_losses(default)
     train_losses(default)
-    assert messages == [] and default._scale_checked
+    assert messages == [] and default._scale_steps == default.kd_check_iters  # checked
 
     # A head whose first task loss is far below its training scale (RTMDet's: 299x at the
     # first step, 8x by iteration 50) is judged on the mean, not on the first step.
     def steps(*ratios):
-        default._scale_checked, default._scale_sums, default._scale_steps = False, (0., 0.), 0
+        default._scale_sums, default._scale_steps = (0., 0.), 0
         default.kd_check_iters = len(ratios)
         for ratio in ratios:
             default._check_kd_scale(dict(loss_cls=torch.tensor(1.0),

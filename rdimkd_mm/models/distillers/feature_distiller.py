@@ -126,10 +126,9 @@ class FeatureDistiller(BaseModel):
                     student_channels=s_feats[0].shape[0],
                     teacher_channels=t_feats[0].shape[0],
                     num_levels=len(t_feats)))
-        # The KD and task losses summed over the steps so far, until the scale is checked.
+        # The KD and task losses summed over the first steps, until kd_check_iters of them.
         self._scale_sums: Tuple[Union[Tensor, float], Union[Tensor, float]] = (0.0, 0.0)
         self._scale_steps = 0
-        self._scale_checked = False
 
     # ----------------------------------------------------------------------- model plumbing
     def _apply(self, fn, *args, **kwargs):
@@ -238,7 +237,7 @@ class FeatureDistiller(BaseModel):
                 for i, level in enumerate(levels):
                     losses[f'kd_{name}_l{i}'] = level.detach()
         self._check_finite(losses)
-        if not self._scale_checked:
+        if self._scale_steps < self.kd_check_iters:
             self._check_kd_scale(losses)
         return losses
 
@@ -282,7 +281,6 @@ class FeatureDistiller(BaseModel):
         self._scale_steps += 1
         if self._scale_steps < self.kd_check_iters:
             return
-        self._scale_checked = True
         steps = self._scale_steps
         kd, task = (float(total) / steps for total in self._scale_sums)
         if task > 0 and kd > self.kd_dominance_ratio * task:
