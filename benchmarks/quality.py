@@ -101,9 +101,20 @@ def _scalars(run: Run) -> List[dict]:
     return [json.loads(line) for line in logs[-1].read_text().strip().splitlines()]
 
 
+#: What mmdet's CocoMetric logs, returning no metric at all, when the model detected nothing.
+NO_DETECTIONS = 'The testing results of the whole dataset is empty'
+
+
 def _read_metric(run: Run) -> float:
-    """The run's final validation metric, from mmengine's ``vis_data/scalars.json``."""
-    for record in reversed(_scalars(run)):
+    """The run's final validation metric, from mmengine's ``vis_data/scalars.json``; 0 where
+    the final COCO evaluation found no detection at all (a detector early in training whose
+    scores are all below its ``score_thr``), whose every AP is 0 and for which CocoMetric logs
+    an error and no metric."""
+    records = _scalars(run)
+    log = run.work_dir / 'run.log'
+    if log.exists() and NO_DETECTIONS in log.read_text().rpartition('Evaluating bbox')[2]:
+        return 0.0
+    for record in reversed(records):
         if run.task.metric_key in record:
             return float(record[run.task.metric_key]) * run.task.metric_scale
     raise RuntimeError(f'No {run.task.metric_key!r} in the scalars of {run.work_dir}; see '

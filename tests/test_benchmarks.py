@@ -425,6 +425,14 @@ def test_read_metric_takes_the_final_validation(tmp_path):
         '{"coco/bbox_mAP": 0.010, "step": 250}\n{"loss": 1.0, "step": 500}\n'
         '{"coco/bbox_mAP": 0.015, "step": 500}\n')
     assert _read_metric(run) == pytest.approx(1.5)  # the last one, in percent
+    (tmp_path / 'run.log').write_text(
+        'Evaluating bbox...\nThe testing results of the whole dataset is empty.\n'
+        'Evaluating bbox...\nAverage Precision (AP) @[ IoU=0.50:0.95 ...] = 0.015\n')
+    assert _read_metric(run) == pytest.approx(1.5)  # only an earlier evaluation was empty
+    with (tmp_path / 'run.log').open('a') as log:  # the final one found nothing: AP 0
+        log.write('Evaluating bbox...\nThe testing results of the whole dataset is empty.\n')
+    assert _read_metric(run) == 0.0
+    (tmp_path / 'run.log').unlink()
     assert first_kd_ratio(run) == (None, None)  # nothing distilled
     (logs / 'scalars.json').write_text(
         '{"loss": 3.0, "kd_ratio_fpn": 12.0, "kd_ratio_head": 0.5, "iter": 50, "step": 50}\n'
