@@ -190,6 +190,14 @@ TASKS: Dict[str, Task] = {
         distill_point='PAFPN P3-P5 (all its levels)',
         kd_arms=('rdimkd-r', ),
         **DETECTION),
+    # A third family, at the other end: YOLOX's task loss (objectness BCE summed over every
+    # prior, per positive) starts high, so the default's first KD/task ratio is the zoo's lowest.
+    'det-yolox': Task(
+        name='det-yolox',
+        title='Detection: YOLOX-S -> YOLOX-tiny, synthetic COCO',
+        distill_point='PAFPN P3-P5 (all its levels)',
+        kd_arms=('rdimkd-r', ),
+        **DETECTION),
     'seg': Task(
         name='seg',
         kind='seg',
