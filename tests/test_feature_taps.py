@@ -1,3 +1,5 @@
+import weakref
+
 import pytest
 import torch
 from torch import nn
@@ -242,6 +244,40 @@ def test_early_exit_stops_at_shallow_tap(model, inputs):
     assert shared_calls == []
     assert model.head.calls == 1
     assert len(taps.collect()['blocks.0']) == 1
+
+
+class Wide(nn.Module):
+    """Holds a large intermediate in a local while the tapped module runs (as a segmentor's
+    head holds its pyramid-pooled features around its bottleneck) and keeps a weak reference
+    to it."""
+
+    def __init__(self):
+        super().__init__()
+        self.bottleneck = nn.Conv2d(4, 4, 1)
+        self.intermediates = []
+
+    def forward(self, x):
+        pooled = torch.cat([x] * 8, dim=1)
+        self.intermediates.append(weakref.ref(pooled))
+        return self.bottleneck(pooled[:, :4]) + pooled.mean()
+
+
+def test_early_exit_frees_the_interrupted_forward_at_once(inputs):
+    """Stopping the forward by an exception keeps the interrupted frames' locals alive as long
+    as the exception lives. The recording drops it when the block ends, so no teacher tensor
+    but the recorded features outlives the forward, without waiting for the garbage collector
+    (the GPU memory of a teacher's activations would otherwise stay allocated through the
+    student's step)."""
+    model = Wide()
+    taps = FeatureTaps(model, ['bottleneck'], side='teacher')
+    with taps.recording():
+        model(inputs[:, :4])
+    taps.expected_calls = taps.count_calls()
+    taps.collect()
+    with torch.no_grad(), taps.recording(stop_when_complete=True):
+        model(inputs[:, :4])
+    assert model.intermediates[-1]() is None  # freed by reference counting, no gc pass
+    assert taps.collect()['bottleneck'][0].shape == (2, 4, 5, 5)
 
 
 def test_other_exceptions_escape_recording(model, inputs):
