@@ -364,9 +364,12 @@ def test_duplicate_point_names(retina_checkpoint):
 
 def test_warns_once_when_kd_dominates_the_task_loss(retina_checkpoint, monkeypatch):
     from rdimkd_mm.models.distillers import feature_distiller
-    messages = []
-    monkeypatch.setattr(feature_distiller, 'print_log',
-                        lambda msg, **kw: messages.append(msg) if 'KD losses' in msg else None)
+    messages, readings = [], []
+
+    def print_log(msg, **kwargs):
+        (messages if 'KD losses' in msg else readings).append(msg)
+
+    monkeypatch.setattr(feature_distiller, 'print_log', print_log)
     distiller = build_distiller(model_cfg(RETINA_STUDENT), model_cfg(RETINA_TEACHER),
                                 retina_checkpoint, distill=[fpn_point(loss_weight=1e6)])
     assert distiller.kd_check_iters == 50
@@ -395,8 +398,11 @@ def test_warns_once_when_kd_dominates_the_task_loss(retina_checkpoint, monkeypat
             default._check_kd_scale(dict(loss_cls=torch.tensor(1.0),
                                          loss_kd_fpn=torch.tensor(float(ratio))))
 
+    readings.clear()
     steps(300, 8, 8, 8, 8)  # KD 332 over task 5: 66x
     assert messages == []
+    assert readings == ['KD/task loss ratio over the first 5 steps: 66.4x on average (KD 66.4, '
+                        'task 1), 300x at the first step; the warning threshold is 100x.']
     steps(300, 300, 300, 300, 300)
     assert len(messages) == 1 and '300x the task losses (1)' in messages[0]
     assert 'about 0.033 times' in messages[0]

@@ -129,6 +129,7 @@ class FeatureDistiller(BaseModel):
         # The KD and task losses summed over the first steps, until kd_check_iters of them.
         self._scale_sums: Tuple[Union[Tensor, float], Union[Tensor, float]] = (0.0, 0.0)
         self._scale_steps = 0
+        self._first_step_losses: Tuple[Union[Tensor, float], Union[Tensor, float]] = (0.0, 0.0)
 
     # ----------------------------------------------------------------------- model plumbing
     def _apply(self, fn, *args, **kwargs):
@@ -272,17 +273,27 @@ class FeatureDistiller(BaseModel):
 
     def _check_kd_scale(self, losses: Dict[str, Tensor]) -> None:
         """Add this step's KD and task losses to the first ``kd_check_iters`` steps' sums and,
-        at the last of them, warn once if the KD losses averaged more than
-        ``kd_dominance_ratio`` times the task losses. One device sync, at the end."""
+        at the last of them, log their mean ratio and the first step's, and warn once if the
+        KD losses averaged more than ``kd_dominance_ratio`` times the task losses. One device
+        sync, at the end."""
         kd = sum(_detached_sum(v) for k, v in losses.items() if k.startswith('loss_kd_'))
         task = sum(_detached_sum(v) for k, v in losses.items()
                    if 'loss' in k and not k.startswith('loss_kd_'))
+        if self._scale_steps == 0:
+            self._first_step_losses = (kd, task)
         self._scale_sums = (self._scale_sums[0] + kd, self._scale_sums[1] + task)
         self._scale_steps += 1
         if self._scale_steps < self.kd_check_iters:
             return
         steps = self._scale_steps
         kd, task = (float(total) / steps for total in self._scale_sums)
+        first_kd, first_task = (float(v) for v in self._first_step_losses)
+        if task > 0 and first_task > 0:
+            print_log(
+                f'KD/task loss ratio over the first {steps} steps: {kd / task:.3g}x on average '
+                f'(KD {kd:.4g}, task {task:.4g}), {first_kd / first_task:.3g}x at the first '
+                f'step; the warning threshold is {self.kd_dominance_ratio:g}x.',
+                logger='current', level=logging.INFO)
         if task > 0 and kd > self.kd_dominance_ratio * task:
             print_log(
                 f'Over the first {steps} steps the KD losses averaged {kd:.4g}, {kd / task:.0f}x '
