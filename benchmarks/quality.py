@@ -10,6 +10,7 @@ import hashlib
 import inspect
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -130,6 +131,23 @@ def first_kd_ratio(run: Run) -> Tuple[Optional[float], Optional[int]]:
         if ratios:
             return sum(ratios), record.get('iter')
     return None, None
+
+
+#: The distiller's start-of-training reading in the run's log (FeatureDistiller._check_kd_scale).
+START_READING = re.compile(r'KD/task loss ratio over the first (\d+) steps: (\S+)x on average '
+                           r'\(KD \S+, task \S+\), (\S+)x at the first step')
+
+
+def start_reading(run: Run) -> Dict[str, Optional[float]]:
+    """The distiller's KD/task loss ratio at the first training step and its mean over the
+    first ``kd_check_iters`` steps, from the reading it logs; None where the log has none (no
+    distillation, or a run older than that line)."""
+    log = run.work_dir / 'run.log'
+    match = START_READING.search(log.read_text()) if log.exists() else None
+    if match is None:
+        return dict(kd_ratio_step1=None, kd_ratio_start_mean=None, kd_ratio_start_steps=None)
+    return dict(kd_ratio_step1=float(match[3]), kd_ratio_start_mean=float(match[2]),
+                kd_ratio_start_steps=int(match[1]))
 
 
 @functools.lru_cache(maxsize=None)
@@ -267,6 +285,7 @@ def collect(runs: List[Run]) -> List[dict]:
         rows.append(dict(
             task=r.task.name, arm=r.arm, group=r.group, label=r.label, seed=r.seed,
             metric=r.result['metric'], kd_ratio=kd_ratio, kd_ratio_iter=kd_ratio_iter,
+            **start_reading(r),
             train_seconds=r.result.get('train_seconds'), reused=r.reused,
             command='python ' + ' '.join(shlex.quote(c) for c in r.result['command'])))
     return rows

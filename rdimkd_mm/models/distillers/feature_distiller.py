@@ -290,9 +290,9 @@ class FeatureDistiller(BaseModel):
         first_kd, first_task = (float(v) for v in self._first_step_losses)
         if task > 0 and first_task > 0:
             print_log(
-                f'KD/task loss ratio over the first {steps} steps: {kd / task:.3g}x on average '
-                f'(KD {kd:.4g}, task {task:.4g}), {first_kd / first_task:.3g}x at the first '
-                f'step; the warning threshold is {self.kd_dominance_ratio:g}x.',
+                f'KD/task loss ratio over the first {steps} steps: {_ratio(kd / task)}x on '
+                f'average (KD {kd:.4g}, task {task:.4g}), {_ratio(first_kd / first_task)}x at '
+                f'the first step; the warning threshold is {self.kd_dominance_ratio:g}x.',
                 logger='current', level=logging.INFO)
         if task > 0 and kd > self.kd_dominance_ratio * task:
             print_log(
@@ -301,6 +301,11 @@ class FeatureDistiller(BaseModel):
                 f'Consider a loss_weight about {10 * task / kd:.2g} times the current one, to '
                 'train near 10x (the kd_ratio_* values in the log follow this ratio).',
                 logger='current', level=logging.WARNING)
+
+
+def _ratio(value: float) -> str:
+    """A loss ratio to three significant digits, without an exponent: 0.0473, 9.04, 616."""
+    return f'{value:.3g}' if value < 100 else f'{value:.0f}'
 
 
 def _detached_sum(loss) -> Tensor:
