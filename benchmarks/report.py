@@ -92,16 +92,17 @@ def summarise_sweep(rows: List[dict], baseline: Dict[int, float],
     mean per-seed difference to the baseline (``delta``), its 95 % t-interval (``paired``, None
     for one seed), ``wins`` (seeds where it beats the same-seed baseline) and, for a run that
     varies a centre, the paired difference to that centre (``vs_centre``: is the default, or
-    the published weight, near the best?) and ``kd_ratio``, the mean over its seeds of the
-    KD/task loss ratio at the first logged iteration (None where the rows lack it).
+    the published weight, near the best?), ``kd_ratio``, the mean over its seeds of the
+    KD/task loss ratio at the first logged iteration, and ``kd_ratio_step1``, that at the first
+    step (each None where the rows lack it).
     """
     groups: Dict[str, Dict[int, float]] = {}
-    ratios: Dict[str, Dict[int, float]] = {}
+    ratios: Dict[str, Dict[int, dict]] = {}  # label -> seed -> its row
     arms: Dict[str, str] = {}
     for r in rows:
         if r['group'] == 'sweep':
             groups.setdefault(r['label'], {})[r['seed']] = r['metric']
-            ratios.setdefault(r['label'], {})[r['seed']] = r.get('kd_ratio')
+            ratios.setdefault(r['label'], {})[r['seed']] = r
             arms[r['label']] = r['arm']
     if not groups:
         return []
@@ -110,7 +111,7 @@ def summarise_sweep(rows: List[dict], baseline: Dict[int, float],
     for label, (arm, values) in centres.items():
         if any(s in values for s in seeds):
             first[label], arms[label] = {s: values[s] for s in seeds if s in values}, arm
-            ratios[label] = {r['seed']: r.get('kd_ratio') for r in rows
+            ratios[label] = {r['seed']: r for r in rows
                              if r['group'] == 'main' and r['arm'] == arm and r['seed'] in seeds}
     groups = {**first, **groups}
     centre_of = {arm: first[label] for label, (arm, _) in centres.items() if label in first}
@@ -127,8 +128,9 @@ def summarise_sweep(rows: List[dict], baseline: Dict[int, float],
             entry['paired'] = paired_difference(values, baseline)
         if label not in first and arms[label] in centre_of:
             entry['vs_centre'] = paired_difference(values, centre_of[arms[label]])
-        measured = [v for v in ratios.get(label, {}).values() if v is not None]
-        entry['kd_ratio'] = statistics.mean(measured) if measured else None
+        for key in ('kd_ratio', 'kd_ratio_step1'):
+            measured = [r[key] for r in ratios.get(label, {}).values() if r.get(key) is not None]
+            entry[key] = statistics.mean(measured) if measured else None
         entries.append(entry)
     return entries
 
@@ -187,22 +189,27 @@ def quality_markdown(summary: dict) -> str:
             cells = [_interval(arm['paired'].get(ref)) for ref in refs]
             lines.append(f'| {arm["title"]} | ' + ' | '.join(cells) + ' |')
     if summary['sweep']:
+        # Runs older than the distiller's start-of-training line have no first-step ratio.
+        step1 = any(s.get('kd_ratio_step1') is not None for s in summary['sweep'])
         lines += ['', 'Sweep, each run on the seeds it lists, against the baseline and the '
                   'main arm it varies trained with the same seeds. KD/task: the KD loss over '
                   f'the task loss at the first logged iteration ({summary.get("kd_ratio_iter")})'
-                  ', mean over the seeds, as `kd_ratio_*` in the log:', '',
+                  ', mean over the seeds, as `kd_ratio_*` in the log'
+                  + (', and at the first training step, as the distiller logs it' if step1
+                     else '') + ':', '',
                   f'| run | {task.metric_name}, mean ± std | per seed | Δ vs baseline '
                   '(95 % t-interval) | beats baseline (same seed) | Δ vs the default / '
-                  'published weight | KD/task |', '|---|---|---|---|---|---|---|']
+                  'published weight | KD/task |' + (' KD/task at step 1 |' if step1 else ''),
+                  '|---|---|---|---|---|---|---|' + ('---|' if step1 else '')]
         for s in summary['sweep']:
             delta = f'{s["delta"]:+.2f}' if 'delta' in s else ''
             if s.get('paired'):
                 delta = _interval(s['paired'])
-            ratio = s.get('kd_ratio')
+            ratios = [s.get('kd_ratio')] + ([s.get('kd_ratio_step1')] if step1 else [])
             lines.append(f'| {s["label"]} | {s["mean"]:.2f} ± {s["std"]:.2f} | '
                          f'{", ".join(f"{v:.2f}" for v in s["values"])} | {delta} | '
                          f'{s.get("wins", "")} | {_interval(s.get("vs_centre"))} | '
-                         f'{"" if ratio is None else f"{ratio:.3g}x"} |')
+                         + ' | '.join('' if r is None else f'{r:.3g}x' for r in ratios) + ' |')
     return '\n'.join(lines) + '\n'
 
 

@@ -194,8 +194,17 @@ def test_quality_report_files(tmp_path):
     assert 'at the first logged iteration (50)' in text
     assert '| model | vs student (baseline) | vs full L2 (FitNet) |' in text
     assert '| student + RdimKD-R | +1.00 [-2.29, +4.29] | +1.50 [-0.65, +3.65] |' in text
+    assert 'KD/task at step 1' not in text  # rows from before the distiller logged it
     report.plot_quality([summary], tmp_path / 'quality.png')
     assert (tmp_path / 'quality.png').read_bytes()[:4] == b'\x89PNG'
+    # Runs that logged their first step's ratio: one more column, the mean over the seeds.
+    rows = [dict(r, kd_ratio_step1=None if r.get('kd_ratio') is None else 100.0 * (r['seed'] + 1))
+            for r in _rows()]
+    summary = report.summarise_quality(rows, 'det')
+    assert [s['kd_ratio_step1'] for s in summary['sweep']] == [150.0, 150.0]
+    text = report.quality_markdown(summary)
+    assert 'and at the first training step, as the distiller logs it' in text
+    assert '| -1.25 [-10.78, +8.28] | 3x | 150x |' in text
 
 
 def test_quality_report_of_a_task_with_the_default_only(tmp_path):
