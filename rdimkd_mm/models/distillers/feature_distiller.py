@@ -264,11 +264,11 @@ class FeatureDistiller(BaseModel):
     #: benchmark.
     kd_dominance_ratio = 100.0
     #: Training steps whose losses the warning averages. A freshly initialised head's first
-    #: task loss need not be its scale in training: RTMDet's (quality focal + GIoU) starts near
-    #: 0.1 and is about 1.6 by step 50, so its first step put the detection default at 107x to
-    #: 616x (5 seeds), while at iteration 50 it was 9x; that default gains 8.6 mAP there, and a
-    #: weight near the first step's suggestion (x1/16) loses most of it
-    #: (benchmarks/results/det_rtmdet/quality.md).
+    #: task loss need not be its scale in training: RTMDet's (quality focal + GIoU) is 0.06 on
+    #: the zoo pair, which puts the detection default at 504x at the first step
+    #: (benchmarks/results/loss_scale.md), while in the benchmark it is 9x at iteration 50;
+    #: that default gains 8.6 mAP there, and a weight near a first-step check's suggestion
+    #: (x1/16) loses most of it (benchmarks/results/det_rtmdet/quality.md).
     kd_check_iters = 50
 
     def _check_kd_scale(self, losses: Dict[str, Tensor]) -> None:
