@@ -102,6 +102,12 @@ def _scalars(run: Run) -> List[dict]:
     return [json.loads(line) for line in logs[-1].read_text().strip().splitlines()]
 
 
+def _log_text(run: Run) -> str:
+    """What the run's training process printed (its ``run.log``); '' before it ran."""
+    log = run.work_dir / 'run.log'
+    return log.read_text() if log.exists() else ''
+
+
 #: What mmdet's CocoMetric logs, returning no metric at all, when the model detected nothing.
 NO_DETECTIONS = 'The testing results of the whole dataset is empty'
 
@@ -112,8 +118,7 @@ def _read_metric(run: Run) -> float:
     scores are all below its ``score_thr``), whose every AP is 0 and for which CocoMetric logs
     an error and no metric."""
     records = _scalars(run)
-    log = run.work_dir / 'run.log'
-    if log.exists() and NO_DETECTIONS in log.read_text().rpartition('Evaluating bbox')[2]:
+    if NO_DETECTIONS in _log_text(run).rpartition('Evaluating bbox')[2]:
         return 0.0
     for record in reversed(records):
         if run.task.metric_key in record:
@@ -142,8 +147,7 @@ def start_reading(run: Run) -> Dict[str, Optional[float]]:
     """The distiller's KD/task loss ratio at the first training step and its mean over the
     first ``kd_check_iters`` steps, from the reading it logs; None where the log has none (no
     distillation, or a run older than that line)."""
-    log = run.work_dir / 'run.log'
-    match = START_READING.search(log.read_text()) if log.exists() else None
+    match = START_READING.search(_log_text(run))
     if match is None:
         return dict(kd_ratio_step1=None, kd_ratio_start_mean=None, kd_ratio_start_steps=None)
     return dict(kd_ratio_step1=float(match[3]), kd_ratio_start_mean=float(match[2]),

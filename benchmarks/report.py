@@ -97,12 +97,12 @@ def summarise_sweep(rows: List[dict], baseline: Dict[int, float],
     step (each None where the rows lack it).
     """
     groups: Dict[str, Dict[int, float]] = {}
-    ratios: Dict[str, Dict[int, dict]] = {}  # label -> seed -> its row
+    runs: Dict[str, Dict[int, dict]] = {}  # label -> seed -> its row (for its KD/task ratios)
     arms: Dict[str, str] = {}
     for r in rows:
         if r['group'] == 'sweep':
             groups.setdefault(r['label'], {})[r['seed']] = r['metric']
-            ratios.setdefault(r['label'], {})[r['seed']] = r
+            runs.setdefault(r['label'], {})[r['seed']] = r
             arms[r['label']] = r['arm']
     if not groups:
         return []
@@ -111,8 +111,8 @@ def summarise_sweep(rows: List[dict], baseline: Dict[int, float],
     for label, (arm, values) in centres.items():
         if any(s in values for s in seeds):
             first[label], arms[label] = {s: values[s] for s in seeds if s in values}, arm
-            ratios[label] = {r['seed']: r for r in rows
-                             if r['group'] == 'main' and r['arm'] == arm and r['seed'] in seeds}
+            runs[label] = {r['seed']: r for r in rows
+                           if r['group'] == 'main' and r['arm'] == arm and r['seed'] in seeds}
     groups = {**first, **groups}
     centre_of = {arm: first[label] for label, (arm, _) in centres.items() if label in first}
     entries = []
@@ -129,7 +129,7 @@ def summarise_sweep(rows: List[dict], baseline: Dict[int, float],
         if label not in first and arms[label] in centre_of:
             entry['vs_centre'] = paired_difference(values, centre_of[arms[label]])
         for key in ('kd_ratio', 'kd_ratio_step1'):
-            measured = [r[key] for r in ratios.get(label, {}).values() if r.get(key) is not None]
+            measured = [r[key] for r in runs.get(label, {}).values() if r.get(key) is not None]
             entry[key] = statistics.mean(measured) if measured else None
         entries.append(entry)
     return entries
