@@ -8,11 +8,15 @@ takes the first training step at loss_weight 1, k = C_t / 4, with the standardis
 teacher-normalised and raw loss, and the ratio at the shipped default of the pair's task (the
 standardised loss of its levels, at its weight: ``configs/_base_/distill/``), and writes
 ``benchmarks/results/loss_scale.{json,md}``, which
-the README's "Loss scale" table quotes. ``tests/test_loss_scale.py`` checks the same
-measurement. About a minute on 2 cores.
+the README's "Loss scale" table quotes. Then trains each pair at its task's shipped default for
+the steps the distiller's start-of-training check averages, with the student config's own
+optimizer and warm-up (:func:`start_ratios`). ``tests/test_loss_scale.py`` checks the same
+measurements. About 5 minutes on 2 cores.
 """
 import functools
 import json
+import math
+import re
 import sys
 import tempfile
 import time
@@ -21,7 +25,9 @@ from pathlib import Path
 import torch
 from mmengine.config import Config
 from mmengine.logging import MessageHub
-from mmengine.registry import init_default_scope
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import PARAM_SCHEDULERS, init_default_scope
+from mmengine.runner import set_random_seed
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
@@ -30,6 +36,7 @@ if str(REPO_ROOT) not in sys.path:
 import rdimkd_mm  # noqa: E402,F401
 from benchmarks.tasks import TASKS  # noqa: E402
 from rdimkd_mm.engine.projection_fit import fit_projections  # noqa: E402
+from rdimkd_mm.models.distillers import FeatureDistiller  # noqa: E402
 from rdimkd_mm.registry import MODELS  # noqa: E402
 from rdimkd_mm.utils import build_model, pretrained_inits, resolve_config_path  # noqa: E402
 from synthetic.batches import SIZE, fake_batch  # noqa: E402
@@ -37,6 +44,12 @@ from synthetic.batches import SIZE, fake_batch  # noqa: E402
 # Per library: the benchmark task whose shipped default its pairs are measured at, and how
 # many of a pair's levels that default distils (detection: the first three, P3-P5).
 DEFAULTS = {'mmdet': ('det', 3), 'mmseg': ('seg', 1)}
+# Per library: the shipped default's config and the name of its distill list.
+DEFAULT_CONFIGS = {'mmdet': ('configs/_base_/distill/rdimkd-r_fpn.py', 'fpn_distill'),
+                   'mmseg': ('configs/_base_/distill/rdimkd-r_seg-head.py', 'seg_distill')}
+# Training images of the datasets the zoo configs train on (COCO train2017 after mmdet's
+# filter_empty_gt, Cityscapes train): an epoch's length for the epoch-based warm-ups.
+TRAIN_IMAGES = {'mmdet': 117266, 'mmseg': 2975}
 
 # (teacher, student, teacher point, student point, align); the student's pretrained init is
 # not used (build_model does not initialise weights).
@@ -66,6 +79,14 @@ PAIRS = [
 def model_config(config: str) -> dict:
     cfg = Config.fromfile(resolve_config_path(config))
     return dict(cfg.model.to_dict(), _scope_=cfg.default_scope)
+
+
+def first_levels(point: str, n: int) -> str:
+    """The first ``n`` levels of a multi-level point: ``'neck'`` -> ``'neck[0:3]'``,
+    ``'neck[1:5]'`` -> ``'neck[1:4]'`` (n = 3)."""
+    name, _, index = point.partition('[')
+    start = int(index.split(':')[0] or 0) if index else 0
+    return f'{name}[{start}:{start + n}]'
 
 
 def without_pretrained(cfg: dict) -> dict:
@@ -100,13 +121,11 @@ def default_weight(scope: str) -> float:
     return TASKS[DEFAULTS[scope][0]].default_weight
 
 
-def first_ratios(pair: tuple, tmp_path: Path) -> dict:
-    """The first training step at loss_weight 1: KD loss / task loss with each ``normalize``
-    (``standardised``, ``teacher_normalised``, ``raw`` = None), the standardised KD loss per
-    level, the task loss, whether the connector is a 1x1 conv (C_s != C_t) or the identity,
-    and ``at_default``: KD / task at the shipped default of the pair's task (the standardised
-    loss of the levels it distils, e.g. P3-P5, at its weight), from the same step."""
-    teacher, student, t_point, s_point, align = pair
+def build_distiller(pair: tuple, tmp_path: Path, distill: list) -> FeatureDistiller:
+    """The pair's distiller at ``distill``, in training mode: a random teacher (seed 0) with
+    the library's initialisation and calibrated batch-norm statistics, saved to ``tmp_path``,
+    and the student's zoo model without pretrained weights, initialised as the Runner does."""
+    teacher, student = pair[:2]
     scope = teacher.split('::')[0]
     init_default_scope(scope)
     torch.manual_seed(0)
@@ -120,12 +139,24 @@ def first_ratios(pair: tuple, tmp_path: Path) -> dict:
     distiller = MODELS.build(dict(
         type='rdimkd_mm.FeatureDistiller', student=student_cfg,
         teacher=teacher, teacher_checkpoint=str(tmp_path / 'teacher.pth'),
-        probe_size=(SIZE, SIZE),
-        distill=[dict(name='kd', student=s_point, teacher=t_point,
-                      loss=dict(type='rdimkd_mm.RdimKDLoss', align=align, normalize='teacher',
-                                projection=dict(type='rdimkd_mm.RandomProjection', k=0.25)))]))
+        probe_size=(SIZE, SIZE), distill=distill))
     distiller.init_weights()  # what the Runner does: e.g. the detection heads' prior biases
     distiller.train()
+    return distiller
+
+
+def first_ratios(pair: tuple, tmp_path: Path) -> dict:
+    """The first training step at loss_weight 1: KD loss / task loss with each ``normalize``
+    (``standardised``, ``teacher_normalised``, ``raw`` = None), the standardised KD loss per
+    level, the task loss, whether the connector is a 1x1 conv (C_s != C_t) or the identity,
+    and ``at_default``: KD / task at the shipped default of the pair's task (the standardised
+    loss of the levels it distils, e.g. P3-P5, at its weight), from the same step."""
+    teacher, student, t_point, s_point, align = pair
+    scope = teacher.split('::')[0]
+    distiller = build_distiller(pair, tmp_path, [dict(
+        name='kd', student=s_point, teacher=t_point,
+        loss=dict(type='rdimkd_mm.RdimKDLoss', align=align, normalize='teacher',
+                  projection=dict(type='rdimkd_mm.RandomProjection', k=0.25)))])
     MessageHub.get_current_instance().update_info('iter', 0)  # YOLOX's batch resize reads it
     fit_projections(distiller, [fake_batch(scope, n=2)], num_batches=1, progress=False)
     data = distiller.data_preprocessor(fake_batch(scope, n=2), False)
@@ -152,17 +183,76 @@ def first_ratios(pair: tuple, tmp_path: Path) -> dict:
                 else '1x1 conv')
 
 
+def default_distill(pair: tuple) -> list:
+    """The shipped default of the pair's task (``DEFAULT_CONFIGS``) at the pair's points: their
+    first three levels for a detector (P3-P5), the head feature for a segmentor."""
+    teacher, _, t_point, s_point, align = pair
+    scope = teacher.split('::')[0]
+    path, name = DEFAULT_CONFIGS[scope]
+    (point, ) = Config.fromfile(str(REPO_ROOT / path))[name]
+    point = point.to_dict()
+    if scope == 'mmdet':
+        t_point, s_point = (first_levels(p, DEFAULTS[scope][1]) for p in (t_point, s_point))
+    point.update(student=s_point, teacher=t_point)
+    point['loss']['align'] = align
+    return [point]
+
+
+def start_ratios(pair: tuple, tmp_path: Path,
+                 steps: int = FeatureDistiller.kd_check_iters) -> dict:
+    """The first ``steps`` training steps at the shipped default (:func:`default_distill`),
+    with the student config's own optimizer, gradient clipping and parameter schedulers
+    (its warm-up; an epoch-based one at an epoch of the zoo dataset at the config's batch
+    size), a new random batch each step, as ``train_step`` runs them under the Runner.
+
+    Returns:
+        dict: ``step1``, KD / task loss at the first step; ``mean``, the mean KD loss over the
+        mean task loss of the steps, the reading on which the distiller's start-of-training
+        check warns (``FeatureDistiller.kd_check_iters`` steps); ``task_step1`` and
+        ``task_mean``; ``lr_factor``, the learning rate at the last step over the base one.
+    """
+    student = pair[1]
+    scope = student.split('::')[0]
+    distiller = build_distiller(pair, tmp_path, default_distill(pair))
+    cfg = Config.fromfile(resolve_config_path(student))
+    optim_wrapper = build_optim_wrapper(distiller, cfg.optim_wrapper)
+    gpus = re.search(r'(\d+)xb\d+', student)  # e.g. 8xb32; mmdet's 1x/2x schedules: 8 GPUs
+    batch = (int(gpus.group(1)) if gpus else 8) * cfg.train_dataloader.batch_size
+    schedulers = [PARAM_SCHEDULERS.build(s, default_args=dict(
+        optimizer=optim_wrapper, epoch_length=math.ceil(TRAIN_IMAGES[scope] / batch)))
+        for s in cfg.param_scheduler]
+    message_hub = MessageHub.get_current_instance()
+    set_random_seed(0)  # as the Runner seeds: YOLOX's batch resize draws with Python's random
+    kd, task = [], []
+    for step in range(steps):
+        message_hub.update_info('iter', step)  # YOLOX's batch resize reads it
+        log_vars = distiller.train_step(fake_batch(scope, n=2, seed=step), optim_wrapper)
+        kd.append(sum(float(v) for k, v in log_vars.items() if k.startswith('loss_kd_')))
+        task.append(float(log_vars['loss']) - kd[-1])
+        for scheduler in schedulers:  # what ParamSchedulerHook does after an iteration
+            if not scheduler.by_epoch:
+                scheduler.step()
+    group = optim_wrapper.param_groups[0]
+    return dict(step1=kd[0] / task[0], mean=sum(kd) / sum(task), task_step1=task[0],
+                task_mean=sum(task) / steps, lr_factor=group['lr'] / group['initial_lr'],
+                steps=steps)
+
+
 def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for pair in PAIRS:
-            rows.append(dict(teacher=pair[0], student=pair[1], **first_ratios(pair, Path(tmp))))
+            rows.append(dict(teacher=pair[0], student=pair[1], **first_ratios(pair, Path(tmp)),
+                             start=start_ratios(pair, Path(tmp))))
     band = {key: max(r[key] for r in rows) / min(r[key] for r in rows)
             for key in ('standardised', 'teacher_normalised', 'raw', 'task', 'kd_per_level',
                         'at_default')}
-    for scope in DEFAULTS:  # each task at its own default
-        values = [r['at_default'] for r in rows if r['teacher'].startswith(scope)]
-        band[f'at_default_{scope}'] = max(values) / min(values)
+    for scope in DEFAULTS:  # each task at its own default, at the first step and over the start
+        for key, values in (('at_default', [r['at_default'] for r in rows
+                                            if r['teacher'].startswith(scope)]),
+                            ('start_mean', [r['start']['mean'] for r in rows
+                                            if r['teacher'].startswith(scope)])):
+            band[f'{key}_{scope}'] = max(values) / min(values)
     data = dict(command='python benchmarks/loss_scale.py', date=time.strftime('%Y-%m-%d'),
                 rows=rows, band=band)
     results = REPO_ROOT / 'benchmarks' / 'results'
@@ -185,6 +275,22 @@ def main() -> None:
               f'feature at weight {weights["mmseg"]:g}) {band["at_default"]:.0f}x in all, '
               f'{band["at_default_mmdet"]:.0f}x among the detection pairs and '
               f'{band["at_default_mmseg"]:.2f}x among the segmentation pairs.\n']
+    steps = rows[0]['start']['steps']
+    lines += [f'The first {steps} training steps at the shipped default, with the student '
+              "config's own optimizer, gradient clipping and parameter schedulers (its warm-up), "
+              'a new random batch each step: KD / task loss at the first step and over the '
+              f'{steps} steps (mean KD over mean task loss: what the start-of-training check '
+              f'judges; it warns above {FeatureDistiller.kd_dominance_ratio:g}x).\n',
+              f'| teacher -> student | at step 1 | over {steps} steps | task loss at step 1 '
+              f'| mean task loss | learning rate at step {steps} / base |',
+              '|---|---|---|---|---|---|']
+    lines += [f'| `{r["teacher"]}` -> `{r["student"]}` | {r["start"]["step1"]:.3g} | '
+              f'{r["start"]["mean"]:.3g} | {r["start"]["task_step1"]:.3g} | '
+              f'{r["start"]["task_mean"]:.3g} | {r["start"]["lr_factor"]:.2g} |' for r in rows]
+    warned = sum(r['start']['mean'] > FeatureDistiller.kd_dominance_ratio for r in rows)
+    lines += ['', f'Band over the {steps} steps: {band["start_mean_mmdet"]:.0f}x among the '
+              f'detection pairs, {band["start_mean_mmseg"]:.2f}x among the segmentation pairs; '
+              f'the start-of-training warning fires on {warned} of {len(rows)} pairs.\n']
     (results / 'loss_scale.md').write_text('\n'.join(lines))
     print('\n'.join(lines))
 
