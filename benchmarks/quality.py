@@ -64,8 +64,9 @@ class Run:
 
 def plan_runs(task: Task, schedule: Schedule, work_root: Path,
               sweep_seeds: int = 1) -> List[Run]:
-    """Teacher, then every main arm for every seed, then the sweep: RdimKD-R's runs on the
-    first ``sweep_seeds`` seeds, the peers' on the first seed."""
+    """Teacher, then every main arm for every seed, then the sweep: RdimKD-R's runs (and those
+    of the task's ``weight_sweep_arms``) on the first ``sweep_seeds`` seeds, the peers' on the
+    first seed."""
     root = work_root / task.name
     base = [f'default_hooks.logger.interval={max(1, min(50, schedule.student_iters // 5))}']
     runs = [Run(task, 'teacher', 'teacher', ARM_TITLES['teacher'], schedule.seeds[0],
@@ -85,7 +86,7 @@ def plan_runs(task: Task, schedule: Schedule, work_root: Path,
                             base + student + fit(arm) + [f'randomness.seed={seed}']))
     for seed in schedule.seeds[:sweep_seeds]:
         for i, (label, arm, extra) in enumerate(task.sweep()):
-            if arm != 'rdimkd-r' and seed != schedule.seeds[0]:
+            if arm not in task.seeded_sweep_arms and seed != schedule.seeds[0]:
                 continue
             # The first seed's work dirs keep the name they had when the sweep had one seed.
             name = f'sweep{i}_{arm}' + ('' if seed == schedule.seeds[0] else f'_seed{seed}')

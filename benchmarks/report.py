@@ -198,8 +198,8 @@ def quality_markdown(summary: dict) -> str:
                   + (', and at the first training step, as the distiller logs it' if step1
                      else '') + ':', '',
                   f'| run | {task.metric_name}, mean ± std | per seed | Δ vs baseline '
-                  '(95 % t-interval) | beats baseline (same seed) | Δ vs the default / '
-                  'published weight | KD/task |' + (' KD/task at step 1 |' if step1 else ''),
+                  '(95 % t-interval) | beats baseline (same seed) | Δ vs its main arm (x1 / '
+                  'published weight) | KD/task |' + (' KD/task at step 1 |' if step1 else ''),
                   '|---|---|---|---|---|---|---|' + ('---|' if step1 else '')]
         for s in summary['sweep']:
             delta = f'{s["delta"]:+.2f}' if 'delta' in s else ''

@@ -3,12 +3,13 @@
     python benchmarks/run.py            # full run: 5 seeds + sweep, quality + cost
     python benchmarks/run.py --quick    # smoke check: 1 seed, tiny schedules
     python benchmarks/run.py --arms teacher  # only train (or reuse) the teachers
-    python benchmarks/run.py --sweep-seeds 5  # RdimKD-R's sweep on every seed
+    python benchmarks/run.py --sweep-seeds 5  # RdimKD-R's (and A's) sweep on every seed
 
 Quality: teacher, student baseline, student + RdimKD-R/-P/-A, the full-feature L2 mimic and
 the peer method (PKD for detection, CWD for segmentation), each trained with tools/train.py on
 the same data and schedule, plus a sweep of the loss weights (and, for detection, RdimKD-R on
-all five FPN levels) on the first seed; --sweep-seeds runs RdimKD-R's part on more seeds.
+all five FPN levels; for segmentation, RdimKD-A's weight too) on the first seed;
+--sweep-seeds runs RdimKD-R's (and A's) part on more seeds.
 Cost: time per iteration and peak memory of each training step.
 Writes JSON, markdown and a plot to benchmarks/results/ (quick mode: benchmarks/results/quick/).
 Each run's log is under benchmarks/work/; a rerun reuses finished runs.
@@ -45,9 +46,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--no-sweep', action='store_true',
                         help='quality: only the main arms (every seed), not the sweep')
     parser.add_argument('--sweep-seeds', type=int, default=1,
-                        help="quality: run RdimKD-R's sweep on this many of the seeds (the "
-                        "peers' stays on the first; default: the first only, which keeps the "
-                        'full run within 90 min on 2 cores)')
+                        help="quality: run RdimKD-R's (and A's) sweep on this many of the "
+                        "seeds (the peers' stays on the first; default: the first only, which "
+                        'keeps the full run within 90 min on 2 cores)')
     parser.add_argument('--seeds', type=int,
                         help='quality: train on seeds 0..N-1 instead of the schedule\'s (full: '
                         '5); finished runs of the first seeds are reused. Use a --results-dir '

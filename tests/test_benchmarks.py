@@ -45,13 +45,25 @@ def test_plan_runs(task, tmp_path):
     ks = [(r.label, r.options[-2]) for r in sweep if r.label.startswith('RdimKD-R k=')]
     assert ks == [('RdimKD-R k=C_t/8', 'model.distill.0.loss.projection.k=0.125'),
                   ('RdimKD-R k=C_t/2', 'model.distill.0.loss.projection.k=0.5')]
+    # A variant's weight sweep (segmentation: RdimKD-A), x1/4 to x4 of its config's weight,
+    # with its fit; its centre is its main arm.
+    assert spec.weight_sweep_arms == {'seg': ('rdimkd-a', )}.get(task, ())
+    for arm in spec.weight_sweep_arms:
+        runs_of = [r for r in sweep if r.arm == arm]
+        assert [r.label for r in runs_of] == [
+            f'RdimKD-{arm[-1].upper()} weight x{f:g}' for f in (0.25, 0.5, 2, 4)]
+        assert [r.options[-2] for r in runs_of] == [
+            f'model.distill.0.loss.loss_weight={default * f:g}' for f in (0.25, 0.5, 2, 4)]
+        assert all(f'custom_hooks.0.num_batches={schedule.fit_batches}' in r.options
+                   for r in runs_of)
+        assert spec.sweep_centres()[f'RdimKD-{arm[-1].upper()} weight x1'] == arm
     assert len({r.work_dir for r in runs}) == len(runs)
-    # --sweep-seeds 5: RdimKD-R's sweep on every seed, the peers' on the first; the first
+    # --sweep-seeds 5: RdimKD-R's sweep (and A's) on every seed, the peers' on the first; the first
     # seed's runs keep their work dirs (and so their cached results).
     more = [r for r in plan_runs(spec, schedule, tmp_path, sweep_seeds=5) if r.group == 'sweep']
     assert sorted((r.label, r.seed) for r in more) == sorted(
         (r.label, s) for r in sweep
-        for s in (schedule.seeds if r.arm == 'rdimkd-r' else schedule.seeds[:1]))
+        for s in (schedule.seeds if r.arm in spec.seeded_sweep_arms else schedule.seeds[:1]))
     assert {r.work_dir for r in more if r.seed == schedule.seeds[0]} == {r.work_dir for r in sweep}
     assert len({r.work_dir for r in more}) == len(more)
     for run in more:
