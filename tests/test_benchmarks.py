@@ -515,3 +515,25 @@ def test_fingerprint_sees_config_edits_and_the_teacher(tmp_path, monkeypatch):
     quality._resolved_config_text.cache_clear()  # a new invocation reads the file again
     assert fingerprint(run) != before
     assert fingerprint(run, 'teacher-a') != fingerprint(run, 'teacher-b')
+
+
+def test_readme_quotes_rdimkd_a_segmentation_sweep():
+    """The README's RdimKD-A sweep rows are ``seg_a_sweep/quality.json``'s (a changed digit
+    fails)."""
+    import json
+    readme = (REPO_ROOT / 'README.md').read_text()
+    data = json.loads((REPO_ROOT / 'benchmarks/results/seg_a_sweep/quality.json').read_text())
+    sweep = [s for s in data['summaries'][0]['sweep'] if s['arm'] == 'rdimkd-a']
+    assert [s['label'] for s in sweep] == ['RdimKD-A weight x1'] + [
+        f'RdimKD-A weight x{f:g}' for f in (0.25, 0.5, 2, 4)]
+
+    def interval(d):
+        return f'{d["mean"]:+.2f} [{d["low"]:+.2f}, {d["high"]:+.2f}]'
+
+    for s in sweep:
+        factor = s['label'].split(' x')[1]
+        name = 'RdimKD-A weight 2.5 (x1)' if factor == '1' else f'RdimKD-A x{factor}'
+        centre = f' {interval(s["vs_centre"])}' if 'vs_centre' in s else ' '
+        row = (f'| {name} | {s["mean"]:.2f} ± {s["std"]:.2f} | {interval(s["paired"])} | '
+               f'{s["wins"]} |{centre} |')
+        assert row in readme, row
