@@ -40,13 +40,11 @@ from rdimkd_mm.models.distillers import FeatureDistiller  # noqa: E402
 from rdimkd_mm.registry import MODELS  # noqa: E402
 from rdimkd_mm.utils import build_model, pretrained_inits, resolve_config_path  # noqa: E402
 from synthetic.batches import SIZE, fake_batch  # noqa: E402
+from tools.inspect_pair import default_loss  # noqa: E402
 
 # Per library: the benchmark task whose shipped default its pairs are measured at, and how
 # many of a pair's levels that default distils (detection: the first three, P3-P5).
 DEFAULTS = {'mmdet': ('det', 3), 'mmseg': ('seg', 1)}
-# Per library: the shipped default's config and the name of its distill list.
-DEFAULT_CONFIGS = {'mmdet': ('configs/_base_/distill/rdimkd-r_fpn.py', 'fpn_distill'),
-                   'mmseg': ('configs/_base_/distill/rdimkd-r_seg-head.py', 'seg_distill')}
 # Training images of the datasets the zoo configs train on (COCO train2017 after mmdet's
 # filter_empty_gt, Cityscapes train): an epoch's length for the epoch-based warm-ups.
 TRAIN_IMAGES = {'mmdet': 117266, 'mmseg': 2975}
@@ -184,18 +182,15 @@ def first_ratios(pair: tuple, tmp_path: Path) -> dict:
 
 
 def default_distill(pair: tuple) -> list:
-    """The shipped default of the pair's task (``DEFAULT_CONFIGS``) at the pair's points: their
-    first three levels for a detector (P3-P5), the head feature for a segmentor."""
+    """The shipped default of the pair's task (its loss as ``tools/inspect_pair.py`` writes it)
+    at the pair's points: their first three levels for a detector (P3-P5), the head feature
+    for a segmentor."""
     teacher, _, t_point, s_point, align = pair
     scope = teacher.split('::')[0]
-    path, name = DEFAULT_CONFIGS[scope]
-    (point, ) = Config.fromfile(str(REPO_ROOT / path))[name]
-    point = point.to_dict()
     if scope == 'mmdet':
         t_point, s_point = (first_levels(p, DEFAULTS[scope][1]) for p in (t_point, s_point))
-    point.update(student=s_point, teacher=t_point)
-    point['loss']['align'] = align
-    return [point]
+    return [dict(name='kd', student=s_point, teacher=t_point,
+                 loss=dict(default_loss(scope), align=align))]
 
 
 def start_ratios(pair: tuple, tmp_path: Path,
@@ -248,10 +243,9 @@ def main() -> None:
             for key in ('standardised', 'teacher_normalised', 'raw', 'task', 'kd_per_level',
                         'at_default')}
     for scope in DEFAULTS:  # each task at its own default, at the first step and over the start
-        for key, values in (('at_default', [r['at_default'] for r in rows
-                                            if r['teacher'].startswith(scope)]),
-                            ('start_mean', [r['start']['mean'] for r in rows
-                                            if r['teacher'].startswith(scope)])):
+        of_scope = [r for r in rows if r['teacher'].startswith(scope)]
+        for key, values in (('at_default', [r['at_default'] for r in of_scope]),
+                            ('start_mean', [r['start']['mean'] for r in of_scope])):
             band[f'{key}_{scope}'] = max(values) / min(values)
     data = dict(command='python benchmarks/loss_scale.py', date=time.strftime('%Y-%m-%d'),
                 rows=rows, band=band)
