@@ -4,9 +4,11 @@
 
 Builds 8 zoo pairs (random teachers with the libraries' initialisation and batch-norm
 statistics of their own activations, as a trained teacher has them; no pretrained weights),
-takes the first training step at loss_weight 1, k = C_t / 4, with the standardised,
-teacher-normalised and raw loss, and the ratio at the shipped default of the pair's task (the
-standardised loss of its levels, at its weight: ``configs/_base_/distill/``), and writes
+takes the first training step at loss_weight 1, k = C_t / 4, with the projection of its task's
+shipped default (RdimKD-R for detection; RdimKD-A for segmentation, its autoencoder fitted as
+the default's hook fits it), with the standardised, teacher-normalised and raw loss, and the
+ratio at that default (the standardised loss of its levels, at its weight:
+``configs/_base_/distill/``), and writes
 ``benchmarks/results/loss_scale.{json,md}``, which
 the README's "Loss scale" table quotes. Then trains each pair at its task's shipped default for
 the steps the distiller's start-of-training check averages, with the student config's own
@@ -40,7 +42,7 @@ from rdimkd_mm.models.distillers import FeatureDistiller  # noqa: E402
 from rdimkd_mm.registry import MODELS  # noqa: E402
 from rdimkd_mm.utils import build_model, pretrained_inits, resolve_config_path  # noqa: E402
 from synthetic.batches import SIZE, fake_batch  # noqa: E402
-from tools.inspect_pair import default_loss  # noqa: E402
+from tools.inspect_pair import default_hooks, default_loss  # noqa: E402
 
 # Per library: the benchmark task whose shipped default its pairs are measured at, and how
 # many of a pair's levels that default distils (detection: the first three, P3-P5).
@@ -119,6 +121,16 @@ def default_weight(scope: str) -> float:
     return TASKS[DEFAULTS[scope][0]].default_weight
 
 
+def fit_default(distiller: FeatureDistiller, scope: str) -> None:
+    """Fit what the distiller's losses need before training on random batches, as many as the
+    shipped default's FitProjectionsHook streams (one where the default fits nothing: a
+    teacher-normalised loss still needs the teacher's scale)."""
+    hooks = [h for h in default_hooks(scope) if 'FitProjectionsHook' in h['type']]
+    num_batches = hooks[0].get('num_batches', 50) if hooks else 1
+    fit_projections(distiller, [fake_batch(scope, n=2, seed=i) for i in range(num_batches)],
+                    num_batches=num_batches, progress=False)
+
+
 def build_distiller(pair: tuple, tmp_path: Path, distill: list) -> FeatureDistiller:
     """The pair's distiller at ``distill``, in training mode: a random teacher (seed 0) with
     the library's initialisation and calibrated batch-norm statistics, saved to ``tmp_path``,
@@ -144,7 +156,8 @@ def build_distiller(pair: tuple, tmp_path: Path, distill: list) -> FeatureDistil
 
 
 def first_ratios(pair: tuple, tmp_path: Path) -> dict:
-    """The first training step at loss_weight 1: KD loss / task loss with each ``normalize``
+    """The first training step at loss_weight 1, with the projection of the shipped default of
+    the pair's task (fitted by :func:`fit_default`): KD loss / task loss with each ``normalize``
     (``standardised``, ``teacher_normalised``, ``raw`` = None), the standardised KD loss per
     level, the task loss, whether the connector is a 1x1 conv (C_s != C_t) or the identity,
     and ``at_default``: KD / task at the shipped default of the pair's task (the standardised
@@ -154,9 +167,9 @@ def first_ratios(pair: tuple, tmp_path: Path) -> dict:
     distiller = build_distiller(pair, tmp_path, [dict(
         name='kd', student=s_point, teacher=t_point,
         loss=dict(type='rdimkd_mm.RdimKDLoss', align=align, normalize='teacher',
-                  projection=dict(type='rdimkd_mm.RandomProjection', k=0.25)))])
+                  projection=default_loss(scope)['projection']))])
     MessageHub.get_current_instance().update_info('iter', 0)  # YOLOX's batch resize reads it
-    fit_projections(distiller, [fake_batch(scope, n=2)], num_batches=1, progress=False)
+    fit_default(distiller, scope)
     data = distiller.data_preprocessor(fake_batch(scope, n=2), False)
     loss = distiller.distill_losses['kd']
     steps = {}
@@ -209,6 +222,7 @@ def start_ratios(pair: tuple, tmp_path: Path,
     student = pair[1]
     scope = student.split('::')[0]
     distiller = build_distiller(pair, tmp_path, default_distill(pair))
+    fit_default(distiller, scope)
     cfg = Config.fromfile(resolve_config_path(student))
     optim_wrapper = build_optim_wrapper(distiller, cfg.optim_wrapper)
     gpus = re.search(r'(\d+)xb\d+', student)  # e.g. 8xb32; mmdet's 1x/2x schedules: 8 GPUs

@@ -38,8 +38,8 @@ def summarise_quality(rows: List[dict], task: str) -> dict:
 
     The gap closed is ``(arm - baseline) / (teacher - baseline)`` of the seed means; ``wins``
     counts the seeds where the arm beats the baseline trained with the same seed. ``paired``
-    holds, per reference arm (the baseline for every arm; full L2 and the peers for the RdimKD
-    arms), the mean per-seed difference with its 95 % t-interval.
+    holds, per reference arm (the baseline for every arm; the task's default, full L2 and the
+    peers for the RdimKD arms), the mean per-seed difference with its 95 % t-interval.
     """
     rows = [r for r in rows if r['task'] == task]
     teacher = [r['metric'] for r in rows if r['arm'] == 'teacher']
@@ -64,8 +64,10 @@ def summarise_quality(rows: List[dict], task: str) -> dict:
             entry['wins'] = f'{sum(paired)}/{len(paired)}'
             gap = (teacher_metric - base_mean) if teacher_metric is not None else 0.0
             entry['gap_closed'] = entry['delta'] / gap if gap > 0 else None
-            references = ['baseline'] + ([PEER_REFERENCE, *TASKS[task].peers]
+            default = TASKS[task].default_arm
+            references = ['baseline'] + ([default, PEER_REFERENCE, *TASKS[task].peers]
                                          if arm.startswith('rdimkd') else [])
+            references = [ref for ref in references if ref != arm]
             entry['paired'] = {ref: paired_difference(values, per_arm[ref])
                                for ref in references if per_arm.get(ref)}
         arms.append(entry)
@@ -160,10 +162,12 @@ def _describe(task, arm: str) -> str:
 
 def quality_markdown(summary: dict) -> str:
     task = TASKS[summary['task']]
+    others = [method_name(arm)[-1] for arm in task.kd_arms
+              if arm.startswith('rdimkd-') and arm != task.default_arm]
     lines = [f'### {task.title}', '',
-             f'Distilled feature: {task.distill_point}. RdimKD-R: the shipped default '
-             f'`{task.default_config}`'
-             + ('; P and A change only the projection' if 'rdimkd-p' in task.arms else '')
+             f'Distilled feature: {task.distill_point}. {method_name(task.default_arm)}: the '
+             f'shipped default `{task.default_config}`'
+             + (f'; {" and ".join(others)} change only the projection' if others else '')
              + '. Losses: '
              + '; '.join(f'{method_name(arm)}: {_describe(task, arm)}'
                          for arm in task.arms[1:] if arm not in task.peers) + '.',
@@ -180,7 +184,8 @@ def quality_markdown(summary: dict) -> str:
             f'{arm.get("wins", "")} | {"" if gap is None else f"{gap * 100:.0f}%"} |')
     paired = [a for a in summary['arms'] if a.get('paired')]
     if paired:
-        refs = list(dict.fromkeys(ref for a in paired for ref in a['paired']))
+        order = ['baseline', task.default_arm, PEER_REFERENCE, *task.peers]
+        refs = sorted({ref for a in paired for ref in a['paired']}, key=order.index)
         names = [method_name(r) for r in refs]
         lines += ['', 'Paired per-seed difference (mean, 95 % t-interval over the seeds):', '',
                   '| model | ' + ' | '.join(f'vs {name}' for name in names) + ' |',

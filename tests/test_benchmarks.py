@@ -40,6 +40,7 @@ def test_plan_runs(task, tmp_path):
     weights = [r.options[-2] for r in sweep if r.arm == 'rdimkd-r' and 'x' in r.label]
     default = {'det': 10, 'seg': 2.5}[spec.kind]  # the measured defaults (README, "Loss scale")
     assert spec.default_weight == default
+    assert spec.default_arm == {'det': 'rdimkd-r', 'seg': 'rdimkd-a'}[spec.kind]
     assert weights == [f'model.distill.0.loss.loss_weight={default * f:g}'
                        for f in (0.25, 0.5, 2, 4, 0.0625, 16)]
     ks = [(r.label, r.options[-2]) for r in sweep if r.label.startswith('RdimKD-R k=')]
@@ -56,7 +57,10 @@ def test_plan_runs(task, tmp_path):
             f'model.distill.0.loss.loss_weight={default * f:g}' for f in (0.25, 0.5, 2, 4)]
         assert all(f'custom_hooks.0.num_batches={schedule.fit_batches}' in r.options
                    for r in runs_of)
-        assert spec.sweep_centres()[f'RdimKD-{arm[-1].upper()} weight x1'] == arm
+    labels = {arm: label for label, arm in spec.sweep_centres().items()}
+    for arm in spec.seeded_sweep_arms:  # the centres, the default marked
+        assert labels[arm] == f'RdimKD-{arm[-1].upper()} weight x1' + (
+            ' (the default)' if arm == spec.default_arm else '')
     assert len({r.work_dir for r in runs}) == len(runs)
     # --sweep-seeds 5: RdimKD-R's sweep (and A's) on every seed, the peers' on the first; the first
     # seed's runs keep their work dirs (and so their cached results).
@@ -106,7 +110,8 @@ def test_more_seeds_keep_the_first_seeds_runs(tmp_path):
 
 @pytest.mark.parametrize('task', sorted(TASKS))
 def test_arm_configs(task):
-    """RdimKD-R is the shipped default untouched; RdimKD-P/-A change only the projection (and
+    """The default arm (RdimKD-R for detection, RdimKD-A for segmentation) is the shipped default
+    untouched, its hooks included; the other RdimKD arms change only the projection (P and A
     add the fit hook); full L2 is the identity projection on the teacher-normalised loss at
     weight 1; each peer arm is its own loss at its published weight, without the fit hook."""
     spec = TASKS[task]
@@ -137,8 +142,9 @@ def test_arm_configs(task):
             if arm != 'fitnet-l2'} == {0.25}
     default = Config.fromfile(str(REPO_ROOT / spec.default_config))
     shipped = default.fpn_distill if spec.kind == 'det' else default.seg_distill
-    distill = Config.fromfile(str(REPO_ROOT / spec.config('rdimkd-r')))
-    assert distill.model.distill == shipped and 'custom_hooks' not in distill
+    distill = Config.fromfile(str(REPO_ROOT / spec.config(spec.default_arm)))
+    assert distill.model.distill == shipped
+    assert distill.get('custom_hooks', []) == default.get('seg_distill_hooks', [])
     student = Config.fromfile(str(REPO_ROOT / spec.config('baseline')))
     assert distill.model.student == student.model
     assert distill.train_dataloader == student.train_dataloader
@@ -293,6 +299,11 @@ def test_readme_quotes_the_committed_results():
                 for ref in refs]
             row = f'| {titles[d["arm"]]} | ' + ' | '.join(cells) + ' |'
             assert row in readme, row
+            # and against each task's default (the variant's choice)
+            cells = [_interval_cell(d['paired'].get('rdimkd-r')),
+                     _interval_cell(s['paired'].get('rdimkd-a'))]
+            row = f'| {titles[d["arm"]]} | ' + ' | '.join(cells) + ' |'
+            assert row in readme, row
     for summary in (det, seg):
         for run in summary['sweep']:  # one seed: the difference, more: with its interval
             delta = _interval_cell(run['paired']) or f'{run["delta"]:+.2f}'
@@ -347,7 +358,8 @@ def test_readme_quotes_the_ten_seed_segmentation_run():
         assert arm['seeds'] == list(range(10)), arm['arm']
         paired = arm.get('paired', {})
         cells = [f'{arm["mean"]:.2f} ± {arm["std"]:.2f}', _interval_cell(paired.get('baseline')),
-                 arm.get('wins', ''), _interval_cell(paired.get('cwd'))]
+                 arm.get('wins', ''), _interval_cell(paired.get('rdimkd-a')),
+                 _interval_cell(paired.get('cwd'))]
         row = f'| {arm["title"]} | ' + ' | '.join(cells) + ' |'
         assert row in readme, row
 
@@ -524,14 +536,14 @@ def test_readme_quotes_rdimkd_a_segmentation_sweep():
     readme = (REPO_ROOT / 'README.md').read_text()
     data = json.loads((REPO_ROOT / 'benchmarks/results/seg_a_sweep/quality.json').read_text())
     sweep = [s for s in data['summaries'][0]['sweep'] if s['arm'] == 'rdimkd-a']
-    assert [s['label'] for s in sweep] == ['RdimKD-A weight x1'] + [
+    assert [s['label'] for s in sweep] == ['RdimKD-A weight x1 (the default)'] + [
         f'RdimKD-A weight x{f:g}' for f in (0.25, 0.5, 2, 4)]
 
     def interval(d):
         return f'{d["mean"]:+.2f} [{d["low"]:+.2f}, {d["high"]:+.2f}]'
 
     for s in sweep:
-        factor = s['label'].split(' x')[1]
+        factor = s['label'].split(' x')[1].split()[0]
         name = 'RdimKD-A weight 2.5 (x1)' if factor == '1' else f'RdimKD-A x{factor}'
         centre = f' {interval(s["vs_centre"])}' if 'vs_centre' in s else ' '
         row = (f'| {name} | {s["mean"]:.2f} ± {s["std"]:.2f} | {interval(s["paired"])} | '

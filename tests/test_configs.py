@@ -59,19 +59,24 @@ def test_distill_config_uses_the_measured_default(path):
     """Every shipped distillation config (COCO, Cityscapes, the demos) distils with the default
     of ``configs/_base_/distill/`` that the benchmark measured: the same points, the
     standardised loss at its weight (10 per level for detection, 2.5 for segmentation),
-    k = C_t / 4. RdimKD-P/-A configs change only the projection's type (their k, 64 = 256 / 4,
-    is written as an integer)."""
+    k = C_t / 4, RdimKD-R for detection and RdimKD-A for segmentation. Configs of another
+    variant change only the projection's type (their k, 64 = 256 / 4, is written as an
+    integer). Every config whose projection is fitted has the fit hook."""
     cfg = Config.fromfile(str(path))
-    base = Config.fromfile(str(REPO_ROOT / 'configs/_base_/distill' / (
-        'rdimkd-r_fpn.py' if cfg.default_scope == 'mmdet' else 'rdimkd-r_seg-head.py')))
-    default = (base.fpn_distill if cfg.default_scope == 'mmdet' else base.seg_distill)
+    detection = cfg.default_scope == 'mmdet'
+    base_name = 'rdimkd-r_fpn.py' if detection else 'rdimkd-a_seg-head.py'
+    base = Config.fromfile(str(REPO_ROOT / 'configs/_base_/distill' / base_name))
+    default = base.fpn_distill if detection else base.seg_distill
     assert len(cfg.model.distill) == len(default)
     for point, shipped in zip(cfg.model.distill, default):
         point, shipped = point.to_dict(), shipped.to_dict()
         projection = point['loss'].pop('projection')
         expected = shipped['loss'].pop('projection')
         assert point == shipped, relative(path)
-        if path.name.startswith('rdimkd-r'):
+        if path.name.startswith(base_name[:len('rdimkd-r')]):
             assert projection == expected, relative(path)
         else:
             assert projection['k'] in (expected['k'], 64), relative(path)
+        if 'RandomProjection' not in projection['type']:
+            assert any('FitProjectionsHook' in hook['type']
+                       for hook in cfg.get('custom_hooks', [])), relative(path)

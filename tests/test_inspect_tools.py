@@ -7,7 +7,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from rdimkd_mm.utils import build_model
-from conftest import REPO_ROOT, run_tool, zoo_det_data_options
+from conftest import REPO_ROOT, run_tool, zoo_det_data_options, zoo_seg_data_options
 
 FCOS_CAFFE = 'mmdet::fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py'
 RETINA_R18 = 'mmdet::retinanet/retinanet_r18_fpn_1x_coco.py'
@@ -51,9 +51,11 @@ def test_inspect_pair_matches_strides_of_a_two_stage_teacher(tmp_path):
     assert re.search(r'fpn\s+neck\[1:4\]\s+-> neck\[0:3\]', output), output  # P3-P5
 
 
-def test_inspect_pair_finds_each_heads_feature_before_the_classifier(tmp_path):
+def test_inspect_pair_finds_each_heads_feature_before_the_classifier(seg_root, tmp_path):
     """DeepLabV3+ calls it sep_bottleneck (stride 4, after fusing stage 1), PSPNet bottleneck
-    (stride 8): proposed with resizing, alone (the measured default)."""
+    (stride 8): proposed with resizing, alone, with the measured default's loss and its fit
+    hook; the written config trains through tools/train.py as written, the autoencoder fitted
+    before the first step."""
     config = tmp_path / 'seg_pair.py'
     output = run_tool('inspect_pair.py', DLV3P_R50, PSP_R18, '--size', '128', '128',
                       '--write-config', config)
@@ -62,9 +64,18 @@ def test_inspect_pair_finds_each_heads_feature_before_the_classifier(tmp_path):
     cfg = Config.fromfile(str(config))
     assert cfg.model.student.pretrained is None
     assert [p.student for p in cfg.model.distill] == ['decode_head.bottleneck']
-    default = Config.fromfile(str(REPO_ROOT / 'configs/_base_/distill/rdimkd-r_seg-head.py'))
+    default = Config.fromfile(str(REPO_ROOT / 'configs/_base_/distill/rdimkd-a_seg-head.py'))
     assert cfg.model.distill[0].loss == dict(default.seg_distill[0].loss, align='interpolate')
-    assert 'custom_hooks' not in cfg  # nothing to fit: the student's own hooks stay
+    assert cfg.custom_hooks == default.seg_distill_hooks
+
+    teacher = random_checkpoint(DLV3P_R50, tmp_path / 'dlv3p.pth')
+    output = run_tool('train.py', config, '--work-dir', tmp_path / 'work', '--cfg-options',
+                      f'model.teacher_checkpoint={teacher}', 'custom_hooks.0.num_batches=2',
+                      *zoo_seg_data_options(seg_root))
+    assert "Fitting projections and loss scales of ['head']" in output, output[-3000:]
+    losses = re.findall(r'loss_kd_head: (\S+)', output)
+    assert len(losses) == 2 and all(
+        torch.isfinite(torch.tensor(float(v))) for v in losses), output[-3000:]
 
 
 def test_inspect_features_resolves_zoo_names():

@@ -1,11 +1,12 @@
 """How far one loss weight transfers: the first KD/task loss ratio of 8 diverse zoo pairs, with
-the standardised (default), teacher-normalised and raw loss (random teachers with the
-libraries' own initialisation and batch-norm statistics of their own activations, as a trained
-teacher has). The measurement is ``benchmarks/loss_scale.py``'s.
+the standardised (default), teacher-normalised and raw loss, each with the projection of the
+task's default (random for detection, the fitted autoencoder for segmentation), random teachers
+with the libraries' own initialisation and batch-norm statistics of their own activations, as a
+trained teacher has. The measurement is ``benchmarks/loss_scale.py``'s.
 
 Measured (README, "Loss scale"): the standardised KD loss starts at 1 per level on every pair
 (1 - r with r about 0), so its KD/task band is the first task loss's own (238x); the
-teacher-normalised loss spans 300x and the raw one 2,600x. At each task's shipped default
+teacher-normalised loss spans 400x and the raw one 2,900x. At each task's shipped default
 the segmentation pairs lie within 1.4x, the detection pairs span their task losses' 240x.
 Over the first 50 steps, which the distiller's start-of-training check averages, RTMDet's task
 loss rises under its own warm-up, and the check stays silent on it."""

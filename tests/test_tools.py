@@ -153,7 +153,7 @@ def test_export_student_evaluates_the_same_in_vanilla_mmdet(det_root, det_teache
     assert vanilla['coco/bbox_mAP'] == metrics(tmp_path / 'kd_test')['coco/bbox_mAP']
 
 
-SEG_DISTILL = 'configs/rdimkd/rdimkd-r_pspnet_r50-w32_r18-w16_synthetic-cityscapes.py'
+SEG_DISTILL = 'configs/rdimkd/rdimkd-a_pspnet_r50-w32_r18-w16_synthetic-cityscapes.py'
 SEG_TEACHER = 'configs/synthetic/pspnet_r50-w32-d8_synthetic-cityscapes.py'
 
 
@@ -167,7 +167,10 @@ def test_segmentation_distill_test_and_export_into_vanilla_mmseg(seg_root, tmp_p
     torch.save(dict(state_dict=teacher.state_dict()), tmp_path / 'teacher.pth')
     options = [f'model.teacher_checkpoint={tmp_path / "teacher.pth"}', *seg_data_options(seg_root)]
     output = run_tool('train.py', SEG_DISTILL, '--work-dir', tmp_path / 'kd', '--cfg-options',
-                      *iters(2, 2), 'default_hooks.logger.interval=1', *options)
+                      *iters(2, 2), 'default_hooks.logger.interval=1',
+                      'custom_hooks.0.num_batches=2', *options)
+    # The default (RdimKD-A) fits its autoencoder before the first step (its config's hook).
+    assert "Fitting projections and loss scales of ['head'] on 2 batches" in output
     assert 'loss_kd_head' in output and 'decode.loss_ce' in output
     # TeacherEvalHook (added by tools/train.py): the teacher's metrics before training, in the
     # log and the visualizer's scalars beside the student's.

@@ -16,7 +16,7 @@ DET_TEACHER = 'configs/synthetic/retinanet_r50-w32_fpn128_synthetic-coco.py'
 DET_STUDENT = 'configs/synthetic/retinanet_r18-w16_fpn64_synthetic-coco.py'
 DET_DISTILL = 'configs/rdimkd/rdimkd-r_retinanet_r50-w32_r18-w16_synthetic-coco.py'
 SEG_TEACHER = 'configs/synthetic/pspnet_r50-w32-d8_synthetic-cityscapes.py'
-SEG_DISTILL = 'configs/rdimkd/rdimkd-r_pspnet_r50-w32_r18-w16_synthetic-cityscapes.py'
+SEG_DISTILL = 'configs/rdimkd/rdimkd-a_pspnet_r50-w32_r18-w16_synthetic-cityscapes.py'
 # mmdet's own tools/, installed inside the package (they are not scripts on the PATH).
 MMDET_TOOLS = str(Path(importlib.util.find_spec('mmdet').origin).parent / '.mim' / 'tools')
 
@@ -63,7 +63,8 @@ def runs(det_root, seg_root, tmp_path_factory) -> SimpleNamespace:
            'val_dataloader.dataset.pipeline.1.scale=(128,128)', 'model.probe_size=(128,128)',
            *det_data_options(det_root)]
     seg = [f'model.teacher_checkpoint={tmp}/seg_teacher.pth', 'train_cfg.max_iters=1',
-           'default_hooks.checkpoint.interval=1', *seg_data_options(seg_root)]
+           'default_hooks.checkpoint.interval=1', 'custom_hooks.0.num_batches=1',
+           *seg_data_options(seg_root)]
     outcomes = run_cases([
         dict(name='teachers', code=SAVE_TEACHERS.format(pairs=teachers)),
         dict(name='det_vis', tool='tools/train.py',

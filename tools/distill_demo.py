@@ -41,7 +41,8 @@ TASKS = {
         metric_name='bbox mAP',
         teacher='configs/synthetic/retinanet_r50-w32_fpn128_synthetic-coco.py',
         student='configs/synthetic/retinanet_r18-w16_fpn64_synthetic-coco.py',
-        distill='configs/rdimkd/rdimkd-r_retinanet_r50-w32_r18-w16_synthetic-coco.py'),
+        distill='configs/rdimkd/rdimkd-r_retinanet_r50-w32_r18-w16_synthetic-coco.py',
+        method='RdimKD-R'),
     'seg': dict(
         data='seg',
         data_root='data/synthetic_cityscapes',
@@ -49,7 +50,8 @@ TASKS = {
         metric_name='mIoU',
         teacher='configs/synthetic/pspnet_r50-w32-d8_synthetic-cityscapes.py',
         student='configs/synthetic/pspnet_r18-w16-d8_synthetic-cityscapes.py',
-        distill='configs/rdimkd/rdimkd-r_pspnet_r50-w32_r18-w16_synthetic-cityscapes.py'),
+        distill='configs/rdimkd/rdimkd-a_pspnet_r50-w32_r18-w16_synthetic-cityscapes.py',
+        method='RdimKD-A'),
 }
 
 
@@ -173,7 +175,7 @@ def main() -> None:
     for name, config, work_dir, options in (
             ('teacher', task['teacher'], teacher_dir, data),
             ('student (baseline)', task['student'], work_root / 'baseline', data),
-            ('student + RdimKD-R', task['distill'], work_root / 'rdimkd', kd_options)):
+            (f"student + {task['method']}", task['distill'], work_root / 'rdimkd', kd_options)):
         checkpoint = latest_checkpoint(work_dir)
         result = evaluate(config, checkpoint, work_dir / 'eval', options)
         rows.append(dict(model=name, config=config, checkpoint=osp.relpath(checkpoint, REPO_ROOT),

@@ -15,9 +15,11 @@ side by side, with channels, spatial size and stride:
 then proposes the measured default mapping of equal strides (strides are input size / feature
 size): the first three common neck levels of a detector, the head feature of a segmentor. With
 ``--write-config``, writes a distillation config that ``tools/train.py`` runs as it is: the
-student config as ``_base_`` (its data, schedule and evaluator), RdimKD-R at the proposed
-points, and the student's pretrained initialisation switched off (no internet needed; the
-written lines say how to turn it back on). ``--all`` lists every module of both models.
+student config as ``_base_`` (its data, schedule and evaluator), the measured default's loss at
+the proposed points (RdimKD-R for a detector; RdimKD-A for a segmentor, with the hook that fits
+its autoencoder before training), and the student's pretrained initialisation switched off (no
+internet needed; the written lines say how to turn it back on). ``--all`` lists every module of
+both models.
 """
 import argparse
 import os.path as osp
@@ -35,11 +37,15 @@ from rdimkd_mm.models.distillers.feature_probe import (Feature, dummy_batch, equ
 from rdimkd_mm.utils import build_model, pretrained_inits, resolve_config_path
 
 Levels = List[Feature]
-# The measured defaults (README, "Loss scale"), whose loss the written config copies.
+# The measured defaults (README, "Loss scale"): their base config, the variable of their
+# distillation points (whose loss the written config copies) and that of the hooks they need
+# (None: nothing to fit before training).
 DEFAULTS = {
-    'mmdet': ('configs/_base_/distill/rdimkd-r_fpn.py', 'fpn_distill'),
-    'mmseg': ('configs/_base_/distill/rdimkd-r_seg-head.py', 'seg_distill'),
+    'mmdet': ('configs/_base_/distill/rdimkd-r_fpn.py', 'fpn_distill', None),
+    'mmseg': ('configs/_base_/distill/rdimkd-a_seg-head.py', 'seg_distill', 'seg_distill_hooks'),
 }
+METHODS = {'RandomProjection': 'RdimKD-R', 'PCAProjection': 'RdimKD-P',
+           'AutoencoderProjection': 'RdimKD-A'}
 
 
 def parse_args() -> argparse.Namespace:
@@ -222,11 +228,20 @@ def _config_text(value) -> str:
     return repr(value)
 
 
+def _default_config(scope: str) -> Config:
+    path = DEFAULTS[scope][0]
+    return Config.fromfile(osp.join(osp.dirname(osp.abspath(__file__)), '..', path))
+
+
 def default_loss(scope: str) -> dict:
     """The loss of the measured default for ``scope`` ('mmdet' or 'mmseg'), from its base."""
-    path, name = DEFAULTS[scope]
-    cfg = Config.fromfile(osp.join(osp.dirname(osp.abspath(__file__)), '..', path))
-    return cfg[name][0].loss.to_dict()
+    return _default_config(scope)[DEFAULTS[scope][1]][0].loss.to_dict()
+
+
+def default_hooks(scope: str) -> List[dict]:
+    """The hooks the measured default for ``scope`` needs (e.g. its projection fit)."""
+    name = DEFAULTS[scope][2]
+    return [] if name is None else [h.to_dict() for h in _default_config(scope)[name]]
 
 
 def config_text(teacher: Side, student: Side, points: List[dict], out_path: str,
@@ -249,26 +264,34 @@ def config_text(teacher: Side, student: Side, points: List[dict], out_path: str,
             f"            teacher='{point['teacher']}',  # {describe(point_levels(teacher, point['teacher']))}\n"  # noqa: E501
             f"            student='{point['student']}',  # {describe(point_levels(student, point['student']))}\n"  # noqa: E501
             '            loss=dict(\n' + '\n'.join(' ' * 16 + arg for arg in args))
-    fit_hook = "dict(type='rdimkd_mm.FitProjectionsHook', num_batches=50)"
+    needed = default_hooks(student.scope)
+    fit_hook = ', '.join(map(_config_text, needed)) or (
+        "dict(type='rdimkd_mm.FitProjectionsHook', num_batches=20)")
     hooks = (f'_base_.custom_hooks + [{fit_hook}]' if student.cfg.get('custom_hooks') else
              f'[{fit_hook}]')
+    method = METHODS.get(loss['projection']['type'].split('.')[-1], 'RdimKD')
+    if needed:
+        hook_text = ('# The measured default fits its projection before training (README, "Loss '
+                     f'scale"):\ncustom_hooks = {hooks}\n')
+    else:
+        hook_text = ('# The measured default (README, "Loss scale"): nothing to fit before '
+                     'training. For\n# RdimKD-P/-A (PCAProjection/AutoencoderProjection) or '
+                     "normalize='teacher', fit\n"
+                     f'# before training with:\n# custom_hooks = {hooks}\n')
     init = pretrained_lines(student.cfg.model.to_dict())
     init_text = ''
     if init:
         init_text = ('\n# The student starts from random weights, so nothing is downloaded. To '
                      'start it from\n# the pretrained weights its config names, delete these '
                      'lines:\n' + '\n'.join(init) + '\n')
-    return (f'# RdimKD-R: distil {teacher.spec} into {student.spec}.\n'
+    return (f'# {method}: distil {teacher.spec} into {student.spec}.\n'
             f'# Written by tools/inspect_pair.py; points matched by stride on a probe image.\n'
             f"_base_ = ['{base}']  # the student: data, schedule, evaluator\n\n"
             'model = dict(\n    _delete_=True,\n    type=\'rdimkd_mm.FeatureDistiller\',\n'
             '    student=_base_.model,\n'
             f"    teacher='{teacher_spec}',\n"
             f"    teacher_checkpoint='{checkpoint}',  # the trained teacher's weights\n"
-            '    distill=[\n' + '\n'.join(distill) + '\n    ])\n'
-            '# The measured default (README, "Loss scale"): nothing to fit before training. For\n'
-            '# RdimKD-P/-A (PCAProjection/AutoencoderProjection) or normalize=\'teacher\', fit\n'
-            f'# before training with:\n# custom_hooks = {hooks}\n' + init_text)
+            '    distill=[\n' + '\n'.join(distill) + '\n    ])\n' + hook_text + init_text)
 
 
 def main() -> None:

@@ -1,15 +1,7 @@
-# RdimKD-A: as rdimkd-r.py, with K = the encoder of an autoencoder fitted to the teacher's
-# features before training (FitProjectionsHook).
-_base_ = ['./rdimkd-r.py']
-model = dict(distill=[
-    dict(
-        name='head',
-        student='decode_head.bottleneck',
-        teacher='decode_head.bottleneck',
-        loss=dict(
-            type='rdimkd_mm.RdimKDLoss',
-            projection=dict(type='rdimkd_mm.AutoencoderProjection', k=0.25),
-            normalize='standardize',
-            loss_weight=2.5)),
-])
-custom_hooks = [dict(type='rdimkd_mm.FitProjectionsHook', num_batches=50)]
+# RdimKD-A with the shipped segmentation default, untouched
+# (configs/_base_/distill/rdimkd-a_seg-head.py): the PSP head's bottleneck, K = the encoder of an
+# autoencoder fitted to the teacher's features before training (its FitProjectionsHook),
+# k = C_t / 4 = 32, standardised loss at weight 2.5.
+_base_ = ['./rdimkd-r.py', '../../../configs/_base_/distill/rdimkd-a_seg-head.py']
+model = dict(distill=_base_.seg_distill)
+custom_hooks = _base_.seg_distill_hooks

@@ -1,0 +1,26 @@
+# RdimKD-A for segmentors at the decode head's last feature before the classifier
+# (`decode_head.bottleneck` for PSPNet and DeepLabV3): K = the encoder of an autoencoder fitted
+# to the teacher's features before training, k = a quarter of the teacher's channels, on the
+# standardised loss (1 - the projected channels' mean Pearson correlation) at weight 2.5.
+# Measured in benchmarks/results/ (trained teacher): A beat the student baseline on every seed
+# of ten (seg_10_seeds), RdimKD-R at the same point and weight on nine; A's sweep x1/4..x4
+# (seg_a_sweep, 5 seeds) beat the baseline at every weight, and 2.5 was the best of them.
+# Detection's default is RdimKD-R at weight 10 on FPN P3-P5 (rdimkd-r_fpn.py): README, "Loss
+# scale". A pair config inherits this next to the student's config and writes
+#   distill=_base_.seg_distill            (in its model)
+#   custom_hooks = _base_.seg_distill_hooks   (or its student's custom_hooks + these)
+# The fit streams 20 training batches through the frozen teacher, as the benchmark did
+# (3-6 s there); without the hook the first training step stops with an error that says so.
+# RdimKD-R (RandomProjection) needs no fit and did nearly as well: see the README.
+seg_distill = [
+    dict(
+        name='head',
+        student='decode_head.bottleneck',
+        teacher='decode_head.bottleneck',
+        loss=dict(
+            type='rdimkd_mm.RdimKDLoss',
+            projection=dict(type='rdimkd_mm.AutoencoderProjection', k=0.25),
+            normalize='standardize',
+            loss_weight=2.5)),
+]
+seg_distill_hooks = [dict(type='rdimkd_mm.FitProjectionsHook', num_batches=20)]
