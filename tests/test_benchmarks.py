@@ -392,18 +392,20 @@ def test_readme_quotes_the_other_detector_families(task, results):
 
 def test_readme_quotes_the_committed_demo_results():
     """The README's demo tables are ``results/demo/<task>_results.json`` (written by
-    tools/distill_demo.py), rounded: teacher, student alone, student + the default."""
+    tools/distill_demo.py), rounded: teacher, student alone, student + the default (RdimKD-R
+    for detection, RdimKD-A for segmentation)."""
     import json
     import re
     readme = (REPO_ROOT / 'README.md').read_text()
-    for task, digits, model in (('det', 3, 'RetinaNet'), ('seg', 2, 'PSPNet')):
+    for task, digits, model, method in (('det', 3, 'RetinaNet', 'R'), ('seg', 2, 'PSPNet', 'A')):
         rows = json.loads((REPO_ROOT / 'results' / 'demo' / f'{task}_results.json').read_text())
         assert [r['model'] for r in rows['rows']] == [
-            'teacher', 'student (baseline)', 'student + RdimKD-R']
+            'teacher', 'student (baseline)', f'student + RdimKD-{method}']
         teacher, alone, distilled = (f'{r["metric"]:.{digits}f}' for r in rows['rows'])
         for pattern in (rf'^\| teacher: {model} .* \| {teacher} \|$',
                         rf'^\| student alone: {model} .* \| {alone} \|$',
-                        rf'^\| student \+ RdimKD-R \(the shipped default\) \| {distilled} \|$'):
+                        rf'^\| student \+ RdimKD-{method} \(the shipped default\) \| '
+                        rf'{distilled} \|$'):
             assert len(re.findall(pattern, readme, re.M)) == 1, (task, pattern)
 
 
