@@ -253,8 +253,8 @@ def bad_inputs(det_root, det_teacher, tmp_path_factory) -> dict:
     """One process runs tools/train.py on a used work dir and on bad inputs, in this order:
     ``--overwrite`` over an earlier run, a fresh run there, ``--resume`` after its newest
     checkpoint was truncated, ``--resume`` of bad files, an empty training set, and a
-    distiller's ``load_from`` or ``--resume`` of another model. Returns the outcomes and the
-    paths."""
+    distiller's ``load_from`` or ``--resume`` of another model, and a fitted projection without
+    its fit hook. Returns the outcomes and the paths."""
     root = tmp_path_factory.mktemp('bad_inputs')
     work = root / 'work'
     work.mkdir()
@@ -292,8 +292,21 @@ def bad_inputs(det_root, det_teacher, tmp_path_factory) -> dict:
         dict(name='resume of another model', tool=train[0],
              args=[DET_DISTILL, '--work-dir', root / 'kd', '--resume', det_teacher,
                    '--cfg-options', f'model.teacher_checkpoint={det_teacher}', *data]),
+        dict(name='fitted projection without its hook', tool=train[0],
+             args=[DET_DISTILL, '--work-dir', root / 'no_fit', '--no-teacher-eval',
+                   '--cfg-options', f'model.teacher_checkpoint={det_teacher}',
+                   'model.distill.0.loss.projection.type=rdimkd_mm.AutoencoderProjection',
+                   'custom_hooks=[]', *data]),
     ]
     return dict(outcomes=run_cases(cases), work=work, root=root)
+
+
+def test_a_fitted_projection_without_its_hook_is_named(bad_inputs):
+    """A config of RdimKD-A (e.g. a segmentation pair that left out ``seg_distill_hooks``)
+    without FitProjectionsHook stops at its first step, naming the projection and the hook."""
+    error = bad_inputs['outcomes']['fitted projection without its hook']['error']
+    assert error and 'AutoencoderProjection of level 0 is not fitted' in error, error
+    assert "dict(type='rdimkd_mm.FitProjectionsHook') to custom_hooks" in error, error
 
 
 def test_overwrite_deletes_only_the_earlier_runs_checkpoints(bad_inputs):
