@@ -39,7 +39,7 @@ import rdimkd_mm  # noqa: E402,F401
 from benchmarks.tasks import TASKS  # noqa: E402
 from rdimkd_mm.engine.projection_fit import fit_projections  # noqa: E402
 from rdimkd_mm.models.distillers import FeatureDistiller  # noqa: E402
-from rdimkd_mm.registry import MODELS  # noqa: E402
+from rdimkd_mm.registry import HOOKS, MODELS  # noqa: E402
 from rdimkd_mm.utils import build_model, pretrained_inits, resolve_config_path  # noqa: E402
 from synthetic.batches import SIZE, fake_batch  # noqa: E402
 from tools.inspect_pair import default_hooks, default_loss  # noqa: E402
@@ -126,7 +126,7 @@ def fit_default(distiller: FeatureDistiller, scope: str) -> None:
     shipped default's FitProjectionsHook streams (one where the default fits nothing: a
     teacher-normalised loss still needs the teacher's scale)."""
     hooks = [h for h in default_hooks(scope) if 'FitProjectionsHook' in h['type']]
-    num_batches = hooks[0].get('num_batches', 50) if hooks else 1
+    num_batches = HOOKS.build(hooks[0]).num_batches if hooks else 1
     fit_projections(distiller, [fake_batch(scope, n=2, seed=i) for i in range(num_batches)],
                     num_batches=num_batches, progress=False)
 

@@ -41,8 +41,7 @@ TASKS = {
         metric_name='bbox mAP',
         teacher='configs/synthetic/retinanet_r50-w32_fpn128_synthetic-coco.py',
         student='configs/synthetic/retinanet_r18-w16_fpn64_synthetic-coco.py',
-        distill='configs/rdimkd/rdimkd-r_retinanet_r50-w32_r18-w16_synthetic-coco.py',
-        method='RdimKD-R'),
+        distill='configs/rdimkd/rdimkd-r_retinanet_r50-w32_r18-w16_synthetic-coco.py'),
     'seg': dict(
         data='seg',
         data_root='data/synthetic_cityscapes',
@@ -50,8 +49,7 @@ TASKS = {
         metric_name='mIoU',
         teacher='configs/synthetic/pspnet_r50-w32-d8_synthetic-cityscapes.py',
         student='configs/synthetic/pspnet_r18-w16-d8_synthetic-cityscapes.py',
-        distill='configs/rdimkd/rdimkd-a_pspnet_r50-w32_r18-w16_synthetic-cityscapes.py',
-        method='RdimKD-A'),
+        distill='configs/rdimkd/rdimkd-a_pspnet_r50-w32_r18-w16_synthetic-cityscapes.py'),
 }
 
 
@@ -77,6 +75,13 @@ def schedule_options(iters: int) -> List[str]:
     if iters is None:
         return []
     return [f'train_cfg.max_iters={iters}', f'default_hooks.checkpoint.interval={iters}']
+
+
+def method_of(config: str) -> str:
+    """The variant a distillation config names first (``<variant>_<where>_...py``, README,
+    "Configs"): ``'RdimKD-A'`` for ``rdimkd-a_pspnet_....py``."""
+    variant = osp.basename(config).split('_')[0]
+    return 'RdimKD-' + variant.split('-')[-1].upper()
 
 
 def metric_of(result: Dict[str, float], key: str) -> float:
@@ -175,7 +180,8 @@ def main() -> None:
     for name, config, work_dir, options in (
             ('teacher', task['teacher'], teacher_dir, data),
             ('student (baseline)', task['student'], work_root / 'baseline', data),
-            (f"student + {task['method']}", task['distill'], work_root / 'rdimkd', kd_options)):
+            (f'student + {method_of(task["distill"])}', task['distill'], work_root / 'rdimkd',
+             kd_options)):
         checkpoint = latest_checkpoint(work_dir)
         result = evaluate(config, checkpoint, work_dir / 'eval', options)
         rows.append(dict(model=name, config=config, checkpoint=osp.relpath(checkpoint, REPO_ROOT),
