@@ -1,0 +1,99 @@
+"""benchmarks/first_step_band.py: each swept weight at its first-step KD/task ratio, the
+weights that meet #11's quality criteria, and the narrowest band holding one per family."""
+import json
+import sys
+
+import pytest
+
+from conftest import REPO_ROOT
+
+sys.path.insert(0, str(REPO_ROOT))
+from benchmarks import first_step_band as fsb  # noqa: E402
+
+
+def _row(arm, group, seed, metric, label='', step1=None, task='det-yolox'):
+    return dict(task=task, arm=arm, group=group, seed=seed, metric=metric, label=label,
+                kd_ratio_step1=step1)
+
+
+def test_weights_are_placed_at_their_first_step_ratio_and_judged():
+    rows = [_row('baseline', 'main', s, 5.0) for s in (0, 1)]
+    rows += [_row('rdimkd-r', 'main', 0, 9.0), _row('rdimkd-r', 'main', 1, 8.0)]
+    rows += [_row('rdimkd-r', 'sweep', 0, 8.5, 'RdimKD-R weight x0.25', step1=0.6),
+             _row('rdimkd-r', 'sweep', 1, 8.3, 'RdimKD-R weight x0.25', step1=0.4),
+             _row('rdimkd-r', 'sweep', 0, 5.5, 'RdimKD-R weight x16'),
+             _row('rdimkd-r', 'sweep', 1, 4.0, 'RdimKD-R weight x16'),
+             _row('rdimkd-r', 'sweep', 0, 7.0, 'RdimKD-R k=C_t/8'),  # not a weight
+             _row('pkd', 'sweep', 0, 7.0, 'PKD weight=40'),
+             _row('rdimkd-r', 'main', 0, 1.0, task='det')]  # another family
+    probe = [dict(task='det-yolox', seed=0, loss_weight=640, bbox_mAP=0.03, kd_ratio_step1=160),
+             dict(task='det-yolox', seed=0, loss_weight=10, bbox_mAP=0.09, kd_ratio_step1=2.5)]
+    runs = fsb.weight_runs('det-yolox', rows, probe)
+    assert sorted(runs) == [0.0, 0.25, 1.0, 16.0, 64.0]
+    assert runs[1.0] == {0: (9.0, None), 1: (8.0, None)}  # the probe's x1 is only a check
+    assert runs[64.0] == {0: (3.0, 160)}
+    entries = {e['factor']: e for e in fsb.summarise(runs, {0: 2.0, 1: 3.0})}
+    assert sorted(entries) == [0.25, 1.0, 16.0]  # x64 has one seed of the baseline's two
+    assert entries[1.0]['ratio_step1'] == pytest.approx(2.5)  # the seeds' own first steps
+    assert entries[16.0]['ratio_step1'] == pytest.approx(16 * 2.5)
+    assert entries[0.25]['ratio_step1'] == pytest.approx(0.5) and entries[0.25]['ratio_read']
+    assert not entries[16.0]['ratio_read']
+    # x1: best (8.5); x0.25 (8.4 ± 0.14) is 0.1 below it: good; x16 loses seed 1: not good.
+    assert [entries[f]['good'] for f in (0.25, 1.0, 16.0)] == [True, True, False]
+    assert [entries[f]['wins'] for f in (0.25, 1.0, 16.0)] == [2, 2, 1]
+
+
+def test_narrowest_band_takes_one_weight_per_family():
+    def entry(ratio, good=True, beats=True):
+        return dict(ratio_step1=ratio, good=good, beats_baseline=beats, factor=ratio)
+    families = {'a': [entry(1), entry(4), entry(100, good=False)],
+                'b': [entry(30, good=False), entry(300), entry(600)]}
+    assert fsb.narrowest_band(families, 'good') == dict(band=75.0, weights=dict(a=4, b=300))
+    assert fsb.narrowest_band(families, 'beats_baseline') == dict(band=3.0,
+                                                                  weights=dict(a=100, b=300))
+    families['b'] = [entry(30, good=False)]
+    assert fsb.narrowest_band(families, 'good') is None
+
+
+def test_linearity_compares_read_ratios_with_the_default_times_the_factor():
+    runs = {0.0: {0: (1.0, None)}, 1.0: {0: (2.0, 2.0), 1: (2.0, None)},
+            4.0: {0: (2.0, 8.4), 1: (2.0, 9.0)}}
+    assert fsb.linearity(runs) == pytest.approx(0.05)  # seed 1 has no x1 reading to compare
+
+
+def test_committed_band_is_what_the_committed_runs_give():
+    """first_step_band.json is the analysis of the committed quality results, the probe and
+    the default arms' first-step ratios it stores (the RetinaNet and RTMDet ones from reruns
+    whose logs are not committed)."""
+    committed = json.loads((fsb.RESULTS / 'first_step_band.json').read_text())
+    quality = {family: json.loads((path / 'quality.json').read_text())['runs']
+               for family, path in fsb.FAMILIES.items()}
+    probe = [json.loads(line) for line in fsb.PROBE.read_text().splitlines()]
+    first_steps = {family: {int(seed): ratio for seed, ratio in seeds.items()}
+                   for family, seeds in committed['first_steps'].items()}
+    result = json.loads(json.dumps(fsb.analyse(quality, probe, first_steps)))
+    for key in ('families', 'narrowest', 'at_default', 'linearity'):
+        assert result[key] == committed[key], key
+    # The defaults are good in every family, and no band of good weights is within 10x.
+    for family, entries in result['families'].items():
+        assert next(e for e in entries if e['factor'] == 1)['good'], family
+    assert all(bands['good']['band'] > fsb.BAND for bands in result['narrowest'].values())
+    assert (fsb.RESULTS / 'first_step_band.md').read_text().count('(the default)') == 4
+
+
+def test_readme_quotes_the_committed_band():
+    committed = json.loads((fsb.RESULTS / 'first_step_band.json').read_text())
+    readme = ' '.join((REPO_ROOT / 'README.md').read_text().split())
+    bands = committed['narrowest']
+    assert f"**{bands['all']['good']['band']:.0f}x**" in readme
+    assert f"({bands['detection']['good']['band']:.0f}x among the three detectors)" in readme
+    assert f"PSPNet at x4 ({bands['all']['beats_baseline']['band']:.1f}x)" in readme
+    defaults = {family: next(e for e in entries if e['factor'] == 1)['ratio_step1']
+                for family, entries in committed['families'].items()}
+    assert (f"{defaults['det']:.1f}x (RetinaNet), {defaults['det-rtmdet']:.0f}x (RTMDet; "
+            in readme)
+    assert f"{defaults['det-yolox']:.2f}x (YOLOX) and {defaults['seg']:.2f}x (PSPNet" in readme
+    rtmdet = committed['first_steps']['det-rtmdet'].values()
+    assert f'{min(rtmdet):.0f}x to {max(rtmdet):.0f}x over the seeds' in readme
+    gaps = max(v for v in committed['linearity'].values() if v is not None)
+    assert f'({100 * gaps:.1f} % at most off' in readme
