@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Optional
 
 import torch
 from mmengine.config import Config
@@ -121,12 +122,14 @@ def default_weight(scope: str) -> float:
     return TASKS[DEFAULTS[scope][0]].default_weight
 
 
-def fit_default(distiller: FeatureDistiller, scope: str) -> None:
-    """Fit what the distiller's losses need before training on random batches, as many as the
-    shipped default's FitProjectionsHook streams (one where the default fits nothing: a
-    teacher-normalised loss still needs the teacher's scale)."""
-    hooks = [h for h in default_hooks(scope) if 'FitProjectionsHook' in h['type']]
-    num_batches = HOOKS.build(hooks[0]).num_batches if hooks else 1
+def fit_default(distiller: FeatureDistiller, scope: str,
+                num_batches: Optional[int] = None) -> None:
+    """Fit what the distiller's losses need before training on ``num_batches`` random batches;
+    by default as many as the shipped default's FitProjectionsHook streams (one where the
+    default fits nothing: a teacher-normalised loss still needs the teacher's scale)."""
+    if num_batches is None:
+        hooks = [h for h in default_hooks(scope) if 'FitProjectionsHook' in h['type']]
+        num_batches = HOOKS.build(hooks[0]).num_batches if hooks else 1
     fit_projections(distiller, [fake_batch(scope, n=2, seed=i) for i in range(num_batches)],
                     num_batches=num_batches, progress=False)
 
@@ -155,13 +158,14 @@ def build_distiller(pair: tuple, tmp_path: Path, distill: list) -> FeatureDistil
     return distiller
 
 
-def first_ratios(pair: tuple, tmp_path: Path) -> dict:
+def first_ratios(pair: tuple, tmp_path: Path, fit_batches: Optional[int] = None) -> dict:
     """The first training step at loss_weight 1, with the projection of the shipped default of
-    the pair's task (fitted by :func:`fit_default`): KD loss / task loss with each ``normalize``
-    (``standardised``, ``teacher_normalised``, ``raw`` = None), the standardised KD loss per
-    level, the task loss, whether the connector is a 1x1 conv (C_s != C_t) or the identity,
-    and ``at_default``: KD / task at the shipped default of the pair's task (the standardised
-    loss of the levels it distils, e.g. P3-P5, at its weight), from the same step."""
+    the pair's task (fitted by :func:`fit_default`, on ``fit_batches`` batches if given): KD
+    loss / task loss with each ``normalize`` (``standardised``, ``teacher_normalised``,
+    ``raw`` = None), the standardised KD loss per level, the task loss, whether the connector
+    is a 1x1 conv (C_s != C_t) or the identity, and ``at_default``: KD / task at the shipped
+    default of the pair's task (the standardised loss of the levels it distils, e.g. P3-P5, at
+    its weight), from the same step."""
     teacher, student, t_point, s_point, align = pair
     scope = teacher.split('::')[0]
     distiller = build_distiller(pair, tmp_path, [dict(
@@ -169,7 +173,7 @@ def first_ratios(pair: tuple, tmp_path: Path) -> dict:
         loss=dict(type='rdimkd_mm.RdimKDLoss', align=align, normalize='teacher',
                   projection=default_loss(scope)['projection']))])
     MessageHub.get_current_instance().update_info('iter', 0)  # YOLOX's batch resize reads it
-    fit_default(distiller, scope)
+    fit_default(distiller, scope, fit_batches)
     data = distiller.data_preprocessor(fake_batch(scope, n=2), False)
     loss = distiller.distill_losses['kd']
     steps = {}

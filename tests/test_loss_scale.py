@@ -20,8 +20,10 @@ from rdimkd_mm.models.distillers import FeatureDistiller  # noqa: E402
 
 
 def test_standardised_kd_loss_starts_at_one_per_level_on_every_pair(tmp_path):
-    rows = {f"{p[0].split('/')[-1][:-3]} -> {p[1].split('/')[-1][:-3]}": first_ratios(p, tmp_path)
-            for p in PAIRS}
+    # The segmentation default's autoencoder fitted on 2 batches, not the hook's 20: the same
+    # claims, in half the time (what loss_scale.py measures fits on 20).
+    rows = {f"{p[0].split('/')[-1][:-3]} -> {p[1].split('/')[-1][:-3]}":
+            first_ratios(p, tmp_path, fit_batches=2) for p in PAIRS}
     print('\nfirst KD/task ratio at loss_weight 1 (standardised | teacher-normalised | raw), '
           'standardised KD loss per level:')
     for name, r in rows.items():

@@ -315,8 +315,8 @@ def check_kd_losses(log: str, names: List[str], iterations: int) -> Dict[str, Li
             losses.setdefault(name, []).append(float(value))
     assert sorted(losses) == sorted(f'loss_kd_{n}' for n in names), lines[-1][1]
     for name, values in losses.items():
-        assert len(values) == iterations and all(math.isfinite(v) for v in values), (name,
-                                                                                     values)
+        assert len(values) == iterations and all(math.isfinite(v) and v > 0 for v in values), (
+            name, values)
     return losses
 
 
