@@ -169,14 +169,14 @@ def analyse(quality: Dict[str, List[dict]], probe: Sequence[dict],
         families[family] = summarise(runs, first_steps[family])
         checks[family] = linearity(runs)
     detection = {k: v for k, v in families.items() if TASKS[k].kind == 'det'}
+    defaults = [next(e['ratio_step1'] for e in entries if e['factor'] == 1)
+                for entries in families.values()]
     return dict(
         families=families, linearity=checks, first_steps=first_steps,
         narrowest={scope: {key: narrowest_band(fams, key)
                            for key in ('good', 'beats_baseline')}
                    for scope, fams in (('all', families), ('detection', detection))},
-        at_default=max(e['ratio_step1'] for v in families.values() for e in v
-                       if e['factor'] == 1) / min(e['ratio_step1'] for v in families.values()
-                                                  for e in v if e['factor'] == 1))
+        at_default=max(defaults) / min(defaults))
 
 
 def _ratio(value: float) -> str:
