@@ -22,6 +22,9 @@ reading, into ``benchmarks/work/first_steps/``)::
 
     python benchmarks/run.py --tasks det det-rtmdet --parts quality --arms teacher  # if needed
 
+``--first-steps-from results/first_step_band.json`` takes them from the committed output
+instead (e.g. to add rows of ``weight_probe.sh`` without retraining those teachers).
+
 Writes ``benchmarks/results/first_step_band.{json,md}``.
 """
 import argparse
@@ -221,8 +224,22 @@ def markdown(result: dict, command: str) -> str:
     return '\n'.join(lines) + '\n'
 
 
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument(
+        '--first-steps-from', metavar='JSON', type=Path,
+        help='take the first-step ratios of the default arms whose runs did not log them from '
+        'this earlier output (e.g. the committed results/first_step_band.json) instead of '
+        'rerunning their first steps, which needs those families\' trained teachers')
+    return parser.parse_args()
+
+
 def main() -> None:
-    argparse.ArgumentParser(description=__doc__.split('\n\n')[0]).parse_args()
+    args = parse_args()
+    stored = {}
+    if args.first_steps_from is not None:
+        stored = {family: {int(seed): ratio for seed, ratio in seeds.items()} for family, seeds
+                  in json.loads(args.first_steps_from.read_text())['first_steps'].items()}
     quality = {family: json.loads((path / 'quality.json').read_text())['runs']
                for family, path in FAMILIES.items()}
     probe = [json.loads(line) for line in PROBE.read_text().splitlines()] \
@@ -232,7 +249,16 @@ def main() -> None:
         arm = TASKS[family].default_arm
         read = {r['seed']: r.get('kd_ratio_step1') for r in rows if r['task'] == family
                 and r['arm'] == arm and r['group'] == 'main'}
-        first_steps[family] = read if None not in read.values() else rerun_first_steps(family)
+        if None not in read.values():
+            first_steps[family] = read
+        elif family in stored:
+            if set(stored[family]) != set(read):
+                raise SystemExit(f'{args.first_steps_from} has the {family} first steps of seeds '
+                                 f'{sorted(stored[family])}, the runs seeds {sorted(read)}; '
+                                 'rerun without --first-steps-from')
+            first_steps[family] = stored[family]
+        else:
+            first_steps[family] = rerun_first_steps(family)
     result = analyse(quality, probe, first_steps)
     result['date'] = time.strftime('%Y-%m-%d')
     command = 'python benchmarks/first_step_band.py'
