@@ -68,40 +68,6 @@ def run_tool(tool: str, *args: str, timeout: int = 600) -> str:
     return output
 
 
-def zoo_det_data_options(root: Path, size: int = 128, images: int = 2) -> List[str]:
-    """--cfg-options running an mmdet zoo (COCO) config on the synthetic set at ``root``:
-    ``images`` training images resized to ``size``, one epoch, no validation."""
-    from synthetic import SYNTHETIC_COCO_CLASSES
-    classes = ','.join(SYNTHETIC_COCO_CLASSES)
-    dataset = 'train_dataloader.dataset'
-    return [
-        f'{dataset}.data_root={root}/', f'{dataset}.ann_file=annotations/instances_train.json',
-        f'{dataset}.data_prefix.img=train/', f'{dataset}.metainfo.classes=({classes})',
-        f'{dataset}.indices={images}', f'{dataset}.pipeline.2.scale=({size},{size})',
-        'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
-        'train_dataloader.persistent_workers=False', 'train_cfg.max_epochs=1',
-        'val_cfg=None', 'val_dataloader=None', 'val_evaluator=None',
-        'default_hooks.logger.interval=1', 'randomness.seed=0'
-    ]
-
-
-def zoo_seg_data_options(root: Path, size: int = 128, iters: int = 2) -> List[str]:
-    """--cfg-options running an mmseg zoo (Cityscapes) distillation config on the synthetic
-    set at ``root``: ``size`` x ``size`` training crops of images resized to ``2 size`` wide,
-    ``iters`` iterations, no validation."""
-    pipeline = 'train_dataloader.dataset.pipeline'
-    crop = f'({size},{size})'
-    return [
-        f'train_dataloader.dataset.data_root={root}/', f'{pipeline}.2.scale=({2 * size},{size})',
-        f'{pipeline}.3.crop_size={crop}', f'model.student.data_preprocessor.size={crop}',
-        f'data_preprocessor.size={crop}', 'train_dataloader.batch_size=2',
-        'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
-        f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}',
-        f'default_hooks.checkpoint.interval={iters}', 'val_cfg=None', 'val_dataloader=None',
-        'val_evaluator=None', 'default_hooks.logger.interval=1', 'randomness.seed=0'
-    ]
-
-
 # Runs the cases of argv[1] (JSON) one after the other; ``tool`` cases as ``python TOOL ARGS``
 # (runpy, in this process), ``code`` cases with exec. Nothing is imported up front.
 _CASES_DRIVER = r"""

@@ -7,7 +7,8 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from rdimkd_mm.utils import build_model
-from conftest import REPO_ROOT, run_tool, zoo_det_data_options, zoo_seg_data_options
+from conftest import REPO_ROOT, run_tool
+from train_options import runner_options
 
 FCOS_CAFFE = 'mmdet::fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py'
 RETINA_R18 = 'mmdet::retinanet/retinanet_r18_fpn_1x_coco.py'
@@ -39,7 +40,7 @@ def test_inspect_pair_writes_a_config_that_trains(det_root, tmp_path):
 
     teacher = random_checkpoint(FCOS_CAFFE, tmp_path / 'fcos.pth')
     output = run_tool('train.py', config, '--work-dir', tmp_path / 'work', '--cfg-options',
-                      f'model.teacher_checkpoint={teacher}', *zoo_det_data_options(det_root))
+                      f'model.teacher_checkpoint={teacher}', *runner_options(cfg, det_root))
     losses = re.findall(r'loss_kd_fpn: (\S+)', output)
     assert losses and all(torch.isfinite(torch.tensor(float(v))) for v in losses), output[-3000:]
 
@@ -70,8 +71,8 @@ def test_inspect_pair_finds_each_heads_feature_before_the_classifier(seg_root, t
 
     teacher = random_checkpoint(DLV3P_R50, tmp_path / 'dlv3p.pth')
     output = run_tool('train.py', config, '--work-dir', tmp_path / 'work', '--cfg-options',
-                      f'model.teacher_checkpoint={teacher}', 'custom_hooks.0.num_batches=2',
-                      *zoo_seg_data_options(seg_root))
+                      f'model.teacher_checkpoint={teacher}',
+                      *runner_options(cfg, seg_root, epochs=2))  # 2 iterations
     assert "Fitting projections and loss scales of ['head']" in output, output[-3000:]
     losses = re.findall(r'loss_kd_head: (\S+)', output)
     assert len(losses) == 2 and all(
