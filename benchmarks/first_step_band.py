@@ -38,7 +38,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 if __package__ in (None, ''):  # run as a script
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -63,15 +63,16 @@ def weight_runs(family: str, rows: List[dict], probe: Sequence[dict] = ()) -> Di
     arm, pattern = task.default_arm, re.compile(r' weight x([0-9.e+-]+)')
     runs: Dict[float, dict] = {}
     for row in rows:
+        match = pattern.search(row['label'])
         if row['task'] != family:
             continue
         if row['arm'] == 'baseline' and row['group'] == 'main':
             factor = 0.0
         elif row['arm'] == arm and row['group'] == 'main':
             factor = 1.0
-        elif row['arm'] == arm and row['group'] == 'sweep' and pattern.search(row['label']) \
+        elif row['arm'] == arm and row['group'] == 'sweep' and match \
                 and row['label'].startswith(method_name(arm)):
-            factor = float(pattern.search(row['label'])[1])
+            factor = float(match[1])
         else:
             continue
         runs.setdefault(factor, {})[row['seed']] = (row['metric'], row.get('kd_ratio_step1'))
@@ -224,6 +225,21 @@ def markdown(result: dict, command: str) -> str:
     return '\n'.join(lines) + '\n'
 
 
+def read_runs() -> Tuple[Dict[str, List[dict]], List[dict]]:
+    """The committed quality runs per family and the probe's rows."""
+    quality = {family: json.loads((path / 'quality.json').read_text())['runs']
+               for family, path in FAMILIES.items()}
+    probe = [json.loads(line) for line in PROBE.read_text().splitlines()] \
+        if PROBE.is_file() else []
+    return quality, probe
+
+
+def read_first_steps(path: Path) -> Dict[str, Dict[int, float]]:
+    """The default arms' first-step ratios per family and seed stored in an earlier output."""
+    return {family: {int(seed): ratio for seed, ratio in seeds.items()}
+            for family, seeds in json.loads(path.read_text())['first_steps'].items()}
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument(
@@ -236,14 +252,8 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    stored = {}
-    if args.first_steps_from is not None:
-        stored = {family: {int(seed): ratio for seed, ratio in seeds.items()} for family, seeds
-                  in json.loads(args.first_steps_from.read_text())['first_steps'].items()}
-    quality = {family: json.loads((path / 'quality.json').read_text())['runs']
-               for family, path in FAMILIES.items()}
-    probe = [json.loads(line) for line in PROBE.read_text().splitlines()] \
-        if PROBE.is_file() else []
+    stored = {} if args.first_steps_from is None else read_first_steps(args.first_steps_from)
+    quality, probe = read_runs()
     first_steps = {}
     for family, rows in quality.items():
         arm = TASKS[family].default_arm

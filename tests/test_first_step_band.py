@@ -65,13 +65,11 @@ def test_committed_band_is_what_the_committed_runs_give():
     """first_step_band.json is the analysis of the committed quality results, the probe and
     the default arms' first-step ratios it stores (the RetinaNet and RTMDet ones from reruns
     whose logs are not committed)."""
-    committed = json.loads((fsb.RESULTS / 'first_step_band.json').read_text())
-    quality = {family: json.loads((path / 'quality.json').read_text())['runs']
-               for family, path in fsb.FAMILIES.items()}
-    probe = [json.loads(line) for line in fsb.PROBE.read_text().splitlines()]
-    first_steps = {family: {int(seed): ratio for seed, ratio in seeds.items()}
-                   for family, seeds in committed['first_steps'].items()}
-    result = json.loads(json.dumps(fsb.analyse(quality, probe, first_steps)))
+    path = fsb.RESULTS / 'first_step_band.json'
+    committed = json.loads(path.read_text())
+    quality, probe = fsb.read_runs()
+    assert probe, fsb.PROBE
+    result = json.loads(json.dumps(fsb.analyse(quality, probe, fsb.read_first_steps(path))))
     for key in ('families', 'narrowest', 'at_default', 'linearity'):
         assert result[key] == committed[key], key
     # The defaults are good in every family, and no band of good weights is within 10x.
