@@ -247,7 +247,11 @@ def parse_args() -> argparse.Namespace:
         help='take the first-step ratios of the default arms whose runs did not log them from '
         'this earlier output (e.g. the committed results/first_step_band.json) instead of '
         'rerunning their first steps, which needs those families\' trained teachers')
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.first_steps_from is not None and not args.first_steps_from.is_file():
+        parser.error(f'--first-steps-from {args.first_steps_from}: no such file; give an earlier '
+                     'output of this script, e.g. benchmarks/results/first_step_band.json')
+    return args
 
 
 def main() -> None:

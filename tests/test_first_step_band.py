@@ -1,6 +1,7 @@
 """benchmarks/first_step_band.py: each swept weight at its first-step KD/task ratio, the
 weights that meet #11's quality criteria, and the narrowest band holding one per family."""
 import json
+import subprocess
 import sys
 
 import pytest
@@ -95,3 +96,23 @@ def test_readme_quotes_the_committed_band():
     assert f'{min(rtmdet):.0f}x to {max(rtmdet):.0f}x over the seeds' in readme
     gaps = max(v for v in committed['linearity'].values() if v is not None)
     assert f'({100 * gaps:.1f} % at most off' in readme
+
+
+def test_stored_first_steps_that_do_not_fit_are_refused(tmp_path):
+    """``--first-steps-from``: a missing file, or one whose seeds are not the runs', stops the
+    script before it writes anything, naming the file and what to give instead."""
+    script = [sys.executable, str(REPO_ROOT / 'benchmarks/first_step_band.py')]
+    missing = subprocess.run([*script, '--first-steps-from', str(tmp_path / 'none.json')],
+                             capture_output=True, text=True, cwd=REPO_ROOT)
+    assert missing.returncode == 2 and 'no such file' in missing.stderr, missing.stderr
+    committed = json.loads((fsb.RESULTS / 'first_step_band.json').read_text())
+    committed['first_steps']['det'].pop('4')
+    stored = tmp_path / 'four_seeds.json'
+    stored.write_text(json.dumps(committed))
+    before = (fsb.RESULTS / 'first_step_band.json').stat().st_mtime_ns
+    wrong = subprocess.run([*script, '--first-steps-from', str(stored)], capture_output=True,
+                           text=True, cwd=REPO_ROOT)
+    assert wrong.returncode != 0, wrong.stdout
+    assert 'det first steps of seeds [0, 1, 2, 3], the runs seeds [0, 1, 2, 3, 4]' in wrong.stderr
+    assert 'rerun without --first-steps-from' in wrong.stderr, wrong.stderr
+    assert (fsb.RESULTS / 'first_step_band.json').stat().st_mtime_ns == before
