@@ -6,9 +6,9 @@
 one seed-std of the best weight. Whatever rule sets the weight (a constant on the standardised
 loss, a factor from the first task loss, anything per pair), at the first step it only chooses
 where on each family's weight sweep the student trains. This reads the committed sweeps of the
-benchmark's four families (RetinaNet, RTMDet, YOLOX, PSPNet), puts each swept weight at its
-first-step ratio, marks the weights that meet the quality criteria, and finds the narrowest
-band that holds one such weight of every family::
+benchmark's five families (RetinaNet, RTMDet, YOLOX, Faster R-CNN, PSPNet), puts each swept
+weight at its first-step ratio, marks the weights that meet the quality criteria, and finds
+the narrowest band that holds one such weight of every family::
 
     python benchmarks/first_step_band.py
 
@@ -50,7 +50,8 @@ from rdimkd_mm.models.distillers import FeatureDistiller  # noqa: E402
 RESULTS = REPO_ROOT / 'benchmarks/results'
 #: Each family's committed quality results (its default arm's sweep on seeds 0-4).
 FAMILIES = {'det': RESULTS, 'det-rtmdet': RESULTS / 'det_rtmdet',
-            'det-yolox': RESULTS / 'det_yolox', 'seg': RESULTS / 'seg_a_sweep'}
+            'det-yolox': RESULTS / 'det_yolox', 'det-frcnn': RESULTS / 'det_frcnn',
+            'seg': RESULTS / 'seg_a_sweep'}
 #: Weights beyond the sweep, from ``benchmarks/weight_probe.sh`` (same teacher, seeds, schedule).
 PROBE = RESULTS / 'weight_probe.jsonl'
 BAND = 10.0  # the band #11 asks for

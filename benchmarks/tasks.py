@@ -51,6 +51,9 @@ class Task:
     # KD arms besides RdimKD-R whose loss weight the sweep also varies (x1/4 to x4) on every
     # sweep seed: is another variant as robust to its weight as R?
     weight_sweep_arms: Tuple[str, ...] = ()
+    # Whether the sweep also runs RdimKD-R at x1/16 and x16 and at k = C_t / 8 and C_t / 2; a
+    # family whose runs cost more keeps to x1/4..x4 of the weight (benchmarks/README.md).
+    wide_sweep: bool = True
 
     def __post_init__(self) -> None:
         if self.default_arm not in self.seeded_sweep_arms:
@@ -84,12 +87,12 @@ class Task:
         """The sweep's runs: (label, arm, extra cfg-options).
 
         RdimKD-R's loss weight at 1/4, 1/2, 2 and 4 times its config's (is it near the best,
-        and is no weight worse than no distillation?) and at 1/16 and 16 times (the first
-        KD/task loss ratio of the zoo pairs at the default spans about this range, since their
-        task losses do: README, "Loss scale"); its k at half and twice its config's fraction of
-        C_t (k = C_t / 8 and C_t / 2); each peer at 1/4 and 4 times its
-        published weight; for detection, RdimKD-R on all five FPN levels; each of
-        ``weight_sweep_arms`` at 1/4 to 4 times its config's weight.
+        and is no weight worse than no distillation?); each peer at 1/4 and 4 times its
+        published weight; for detection, RdimKD-R on all five FPN levels; with ``wide_sweep``,
+        RdimKD-R at 1/16 and 16 times (the first KD/task loss ratio of the zoo pairs at the
+        default spans about this range, since their task losses do: README, "Loss scale") and
+        its k at half and twice its config's fraction of C_t (k = C_t / 8 and C_t / 2); each
+        of ``weight_sweep_arms`` at 1/4 to 4 times its config's weight.
         """
         loss = 'model.distill.0.loss'
         default = self.loss('rdimkd-r')  # the config is read once
@@ -108,9 +111,10 @@ class Task:
                          ['model.distill.0.student=neck', 'model.distill.0.teacher=neck']))
         # Appended in the order they were added, so that the earlier runs keep their work dirs
         # (sweep<i>_<arm>) and results: x1/16 and x16, then k at half and twice the default's.
-        runs += weighted((0.0625, 16))
-        runs += [(f'RdimKD-R k=C_t/{round(1 / (k * f))}', 'rdimkd-r',
-                  [f'{loss}.projection.k={k * f:g}']) for f in (0.5, 2)]
+        if self.wide_sweep:
+            runs += weighted((0.0625, 16))
+            runs += [(f'RdimKD-R k=C_t/{round(1 / (k * f))}', 'rdimkd-r',
+                      [f'{loss}.projection.k={k * f:g}']) for f in (0.5, 2)]
         for arm in self.weight_sweep_arms:
             runs += weighted((0.25, 0.5, 2, 4), arm, float(self.loss(arm)['loss_weight']))
         return runs
@@ -219,6 +223,17 @@ TASKS: Dict[str, Task] = {
         title='Detection: YOLOX-S -> YOLOX-tiny, synthetic COCO',
         distill_point='PAFPN P3-P5 (all its levels)',
         kd_arms=('rdimkd-r', ),
+        **DETECTION),
+    # A fourth family, the two-stage one: Faster R-CNN, whose FPN starts at P2, so the default's
+    # first three neck levels are P2-P4 (strides 4-16), and whose task loss adds the RPN's to the
+    # RoI head's.
+    'det-frcnn': Task(
+        name='det-frcnn',
+        title='Detection: Faster R-CNN R18 (half width) -> R18 (quarter width), synthetic COCO',
+        distill_point='FPN P2-P4',
+        kd_arms=('rdimkd-r', ),
+        # Its runs take about twice a RetinaNet run's time on CPU (the RoI head, P2).
+        wide_sweep=False,
         **DETECTION),
     'seg': Task(
         name='seg',

@@ -77,7 +77,7 @@ def test_committed_band_is_what_the_committed_runs_give():
     for family, entries in result['families'].items():
         assert next(e for e in entries if e['factor'] == 1)['good'], family
     assert all(bands['good']['band'] > fsb.BAND for bands in result['narrowest'].values())
-    assert (fsb.RESULTS / 'first_step_band.md').read_text().count('(the default)') == 4
+    assert (fsb.RESULTS / 'first_step_band.md').read_text().count('(the default)') == 5
 
 
 def test_readme_quotes_the_committed_band():
@@ -85,13 +85,14 @@ def test_readme_quotes_the_committed_band():
     readme = ' '.join((REPO_ROOT / 'README.md').read_text().split())
     bands = committed['narrowest']
     assert f"**{bands['all']['good']['band']:.0f}x**" in readme
-    assert f"({bands['detection']['good']['band']:.0f}x among the three detectors)" in readme
+    assert f"({bands['detection']['good']['band']:.0f}x among the four detectors)" in readme
     assert f"PSPNet at x4 ({bands['all']['beats_baseline']['band']:.1f}x)" in readme
     defaults = {family: next(e for e in entries if e['factor'] == 1)['ratio_step1']
                 for family, entries in committed['families'].items()}
     assert (f"{defaults['det']:.1f}x (RetinaNet), {defaults['det-rtmdet']:.0f}x (RTMDet; "
             in readme)
-    assert f"{defaults['det-yolox']:.2f}x (YOLOX) and {defaults['seg']:.2f}x (PSPNet" in readme
+    assert (f"{defaults['det-yolox']:.2f}x (YOLOX), {defaults['det-frcnn']:.2f}x (Faster R-CNN) "
+            f"and {defaults['seg']:.2f}x (PSPNet" in readme)
     rtmdet = committed['first_steps']['det-rtmdet'].values()
     assert f'{min(rtmdet):.0f}x to {max(rtmdet):.0f}x over the seeds' in readme
     gaps = max(v for v in committed['linearity'].values() if v is not None)
