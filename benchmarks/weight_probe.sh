@@ -4,7 +4,7 @@
 # x16), with the benchmark's own trained teacher, student schedule and seeds, so that the runs
 # compare with that task's committed quality.json. It asks how far a task's weight can move
 # before the student loses: what a rule that scales the weight per detector (e.g. by its first
-# task loss; the default's first-step KD/task ratio spans 111x across the benchmark's three
+# task loss; the default's first-step KD/task ratio spans 111x across the benchmark's four
 # detector families, benchmarks/results/first_step_band.md) would need.
 # Usage, with the .venv active and the task's teacher trained (python benchmarks/run.py
 # --tasks TASK --parts quality --arms teacher):
