@@ -16,7 +16,7 @@ The first step's losses come before any update, so there the KD loss is proporti
 weight and the task loss does not depend on it: a run at ``f`` times the default weight starts
 at ``f`` times the default's ratio for the same seed. Runs whose log holds the distiller's
 first-step reading are read as measured. The older RetinaNet and RTMDet runs did not log it;
-for those families the first ``FeatureDistiller.kd_check_iters`` steps of the default arm are
+for those families the first ``KDScaleMonitor.kd_check_iters`` steps of the default arm are
 rerun per seed (the benchmark's command, trained teacher included, stopped at the distiller's
 reading, into ``benchmarks/work/first_steps/``)::
 
@@ -45,7 +45,7 @@ if __package__ in (None, ''):  # run as a script
 
 from benchmarks.quality import REPO_ROOT, plan_runs, start_reading  # noqa: E402
 from benchmarks.tasks import TASKS, method_name  # noqa: E402
-from rdimkd_mm.models.distillers import FeatureDistiller  # noqa: E402
+from rdimkd_mm.models.distillers import KDScaleMonitor  # noqa: E402
 
 RESULTS = REPO_ROOT / 'benchmarks/results'
 #: Each family's committed quality results (its default arm's sweep on seeds 0-4).
@@ -97,7 +97,7 @@ def rerun_first_steps(family: str, jobs: int = 2) -> Dict[int, float]:
     root = REPO_ROOT / 'benchmarks/work/first_steps' / family
     runs = [r for r in plan_runs(task, task.schedules['full'], root)
             if r.group == 'main' and r.arm == task.default_arm]
-    stop = [f'train_cfg.max_iters={FeatureDistiller.kd_check_iters}',
+    stop = [f'train_cfg.max_iters={KDScaleMonitor.kd_check_iters}',
             'train_cfg.val_begin=1000000', 'default_hooks.checkpoint.save_last=False']
 
     def first_step(run) -> float:

@@ -39,11 +39,11 @@ if str(REPO_ROOT) not in sys.path:
 import rdimkd_mm  # noqa: E402,F401
 from benchmarks.tasks import TASKS  # noqa: E402
 from rdimkd_mm.engine.projection_fit import fit_projections  # noqa: E402
-from rdimkd_mm.models.distillers import FeatureDistiller  # noqa: E402
+from rdimkd_mm.inspection import default_hooks, default_loss  # noqa: E402
+from rdimkd_mm.models.distillers import FeatureDistiller, KDScaleMonitor  # noqa: E402
 from rdimkd_mm.registry import HOOKS, MODELS  # noqa: E402
 from rdimkd_mm.utils import build_model, pretrained_inits, resolve_config_path  # noqa: E402
 from synthetic.batches import SIZE, fake_batch  # noqa: E402
-from tools.inspect_pair import default_hooks, default_loss  # noqa: E402
 
 # Per library: the benchmark task whose shipped default its pairs are measured at, and how
 # many of a pair's levels that default distils (detection: the first three, P3-P5).
@@ -211,7 +211,7 @@ def default_distill(pair: tuple) -> list:
 
 
 def start_ratios(pair: tuple, tmp_path: Path,
-                 steps: int = FeatureDistiller.kd_check_iters) -> dict:
+                 steps: int = KDScaleMonitor.kd_check_iters) -> dict:
     """The first ``steps`` training steps at the shipped default (:func:`default_distill`),
     with the student config's own optimizer, gradient clipping and parameter schedulers
     (its warm-up; an epoch-based one at an epoch of the zoo dataset at the config's batch
@@ -220,7 +220,7 @@ def start_ratios(pair: tuple, tmp_path: Path,
     Returns:
         dict: ``step1``, KD / task loss at the first step; ``mean``, the mean KD loss over the
         mean task loss of the steps, the reading on which the distiller's start-of-training
-        check warns (``FeatureDistiller.kd_check_iters`` steps); ``task_step1`` and
+        check warns (``KDScaleMonitor.kd_check_iters`` steps); ``task_step1`` and
         ``task_mean``; ``lr_factor``, the learning rate at the last step over the base one.
     """
     student = pair[1]
@@ -292,14 +292,14 @@ def main() -> None:
               "config's own optimizer, gradient clipping and parameter schedulers (its warm-up), "
               'a new random batch each step: KD / task loss at the first step and over the '
               f'{steps} steps (mean KD over mean task loss: what the start-of-training check '
-              f'judges; it warns above {FeatureDistiller.kd_dominance_ratio:g}x).\n',
+              f'judges; it warns above {KDScaleMonitor.kd_dominance_ratio:g}x).\n',
               f'| teacher -> student | at step 1 | over {steps} steps | task loss at step 1 '
               f'| mean task loss | learning rate at step {steps} / base |',
               '|---|---|---|---|---|---|']
     lines += [f'| `{r["teacher"]}` -> `{r["student"]}` | {r["start"]["step1"]:.3g} | '
               f'{r["start"]["mean"]:.3g} | {r["start"]["task_step1"]:.3g} | '
               f'{r["start"]["task_mean"]:.3g} | {r["start"]["lr_factor"]:.2g} |' for r in rows]
-    warned = sum(r['start']['mean'] > FeatureDistiller.kd_dominance_ratio for r in rows)
+    warned = sum(r['start']['mean'] > KDScaleMonitor.kd_dominance_ratio for r in rows)
     lines += ['', f'Band over the {steps} steps: {band["start_mean_mmdet"]:.0f}x among the '
               f'detection pairs, {band["start_mean_mmseg"]:.2f}x among the segmentation pairs; '
               f'the start-of-training warning fires on {warned} of {len(rows)} pairs.\n']

@@ -2,7 +2,7 @@
 
 Importing the package checks the torch version, makes every local checkpoint read (by
 rdimkd_mm and by mmengine's Runner) a ``torch.load(..., weights_only=True)`` with the
-allow-list of :mod:`rdimkd_mm.utils.checkpoint`, and registers the components
+allow-list of :mod:`rdimkd_mm.utils.checkpoint_allow_list`, and registers the components
 (``rdimkd_mm.registry``).
 """
 import re

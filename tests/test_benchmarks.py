@@ -498,19 +498,16 @@ def test_read_metric_takes_the_final_validation(tmp_path):
 def test_start_reading_parses_what_the_distiller_logs(tmp_path, monkeypatch):
     """quality.json's first-step and start-mean KD/task ratios come from the line the
     distiller logs (its own format, produced here by its check), not from a copy of it."""
-    from types import SimpleNamespace
 
     import torch
 
     from benchmarks.quality import Run, start_reading
-    from rdimkd_mm.models.distillers import feature_distiller
+    from rdimkd_mm.models.distillers import KDScaleMonitor, kd_scale_monitor
     lines = []
-    monkeypatch.setattr(feature_distiller, 'print_log', lambda msg, **kw: lines.append(msg))
-    check = SimpleNamespace(_scale_sums=(0., 0.), _scale_steps=0, kd_check_iters=3,
-                            kd_dominance_ratio=100.0)
+    monkeypatch.setattr(kd_scale_monitor, 'print_log', lambda msg, **kw: lines.append(msg))
+    check = KDScaleMonitor(kd_check_iters=3)
     for kd, task in ((120.0, 0.1), (8.0, 1.0), (9.0, 1.1)):  # RTMDet-like: a tiny first task loss
-        feature_distiller.FeatureDistiller._check_kd_scale(
-            check, dict(loss_cls=torch.tensor(task), loss_kd_fpn=torch.tensor(kd)))
+        check.update(dict(loss_cls=torch.tensor(task), loss_kd_fpn=torch.tensor(kd)))
     run = Run(TASKS['det'], 'rdimkd-r', 'main', 'RdimKD-R', 0, tmp_path, [])
     assert start_reading(run)['kd_ratio_step1'] is None  # no log yet
     (tmp_path / 'run.log').write_text('Iter(train) [1/300]\n' + '\n'.join(lines) + '\n')

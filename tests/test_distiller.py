@@ -11,7 +11,7 @@ from mmengine.structures import InstanceData
 import rdimkd_mm  # noqa: F401
 from rdimkd_mm.engine.projection_fit import (fit_projections, fitted_state_dict, load_projections,
                                              losses_to_fit)
-from rdimkd_mm.models.distillers import TeacherInputAdapter
+from rdimkd_mm.models.task_modules import TeacherInputAdapter
 from rdimkd_mm.registry import MODELS
 from rdimkd_mm.utils import build_model, resolve_config_path
 
@@ -363,17 +363,18 @@ def test_duplicate_point_names(retina_checkpoint):
 
 
 def test_warns_once_when_kd_dominates_the_task_loss(retina_checkpoint, monkeypatch):
-    from rdimkd_mm.models.distillers import feature_distiller
+    from rdimkd_mm.models.distillers import KDScaleMonitor, kd_scale_monitor
     messages, readings = [], []
 
     def print_log(msg, **kwargs):
         (messages if 'KD losses' in msg else readings).append(msg)
 
-    monkeypatch.setattr(feature_distiller, 'print_log', print_log)
+    monkeypatch.setattr(kd_scale_monitor, 'print_log', print_log)
     distiller = build_distiller(model_cfg(RETINA_STUDENT), model_cfg(RETINA_TEACHER),
                                 retina_checkpoint, distill=[fpn_point(loss_weight=1e6)])
-    assert distiller.kd_check_iters == 50
-    distiller.kd_check_iters = 2  # judged on the mean of the first two steps
+    monitor = distiller.kd_scale_monitor
+    assert monitor.kd_check_iters == 50 and monitor.kd_dominance_ratio == 100
+    monitor.kd_check_iters = 2  # judged on the mean of the first two steps
     train_losses(distiller)
     assert messages == []
     train_losses(distiller)
@@ -384,20 +385,21 @@ def test_warns_once_when_kd_dominates_the_task_loss(retina_checkpoint, monkeypat
     # The measured default (standardised, weight 10 per level) is no false alarm.
     default = build_distiller(model_cfg(RETINA_STUDENT), model_cfg(RETINA_TEACHER),
                               retina_checkpoint, distill=[fpn_point(loss_weight=10.0)])
-    default.kd_check_iters = 2
+    default.kd_scale_monitor.kd_check_iters = 2
     train_losses(default)
     train_losses(default)
-    assert messages == [] and default._scale_steps == default.kd_check_iters  # checked
+    assert messages == [] and default.kd_scale_monitor.steps == 2  # checked
+    assert len(readings) == 2  # one reading per judged run: the two distillers'
 
     # A head whose first task loss is far below its training scale (RTMDet's: 504x at the
     # first step on the zoo pair, 9x by iteration 50 in the benchmark) is judged on the mean,
     # not on the first step.
     def steps(*ratios):
-        default._scale_sums, default._scale_steps = (0., 0.), 0
-        default.kd_check_iters = len(ratios)
-        for ratio in ratios:
-            default._check_kd_scale(dict(loss_cls=torch.tensor(1.0),
-                                         loss_kd_fpn=torch.tensor(float(ratio))))
+        monitor = KDScaleMonitor(kd_check_iters=len(ratios))
+        for ratio in ratios + (1e6,):  # steps after the check are not counted
+            monitor.update(dict(loss_cls=torch.tensor(1.0),
+                                loss_kd_fpn=torch.tensor(float(ratio))))
+        assert monitor.steps == len(ratios)
 
     readings.clear()
     steps(300, 8, 8, 8, 8)  # KD 332 over task 5: 66x
@@ -433,8 +435,8 @@ def test_stride_mismatch_is_allowed_with_interpolate(tmp_path):
 
 
 def test_token_features_are_refused_at_build():
-    from rdimkd_mm.models.distillers.feature_probe import Feature
     from rdimkd_mm.models.distillers.point_check import PointCheck
+    from rdimkd_mm.models.task_modules import Feature
     tokens = [Feature(shape=(1360, 256), stride=None)]
     check = PointCheck(dict(name='enc', student='encoder', teacher='encoder', loss={}), tokens,
                        tokens)

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from rdimkd_mm.models.distillers.feature_taps import FeatureTaps, parse_address
+from rdimkd_mm.models.task_modules import FeatureTaps, parse_address
 
 
 class Pair(nn.Module):

@@ -16,7 +16,7 @@ from conftest import REPO_ROOT
 
 sys.path.insert(0, str(REPO_ROOT))
 from benchmarks.loss_scale import PAIRS, first_ratios, start_ratios  # noqa: E402
-from rdimkd_mm.models.distillers import FeatureDistiller  # noqa: E402
+from rdimkd_mm.models.distillers import KDScaleMonitor  # noqa: E402
 
 
 def test_standardised_kd_loss_starts_at_one_per_level_on_every_pair(tmp_path):
@@ -57,7 +57,7 @@ def test_start_of_training_check_on_rtmdet_under_its_own_warm_up(tmp_path):
     pair = next(p for p in PAIRS if 'rtmdet' in p[1])
     start = start_ratios(pair, tmp_path)
     print('\nRTMDet-S -> tiny at the detection default:', start)
-    assert start['steps'] == FeatureDistiller.kd_check_iters
+    assert start['steps'] == KDScaleMonitor.kd_check_iters
     assert 0.04 < start['lr_factor'] < 0.06  # 1e-5 -> 1 over 1000 steps: the warm-up ran
-    assert start['step1'] > FeatureDistiller.kd_dominance_ratio > start['mean']
+    assert start['step1'] > KDScaleMonitor.kd_dominance_ratio > start['mean']
     assert start['task_mean'] > 3 * start['task_step1']

@@ -17,7 +17,7 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 import rdimkd_mm  # noqa: F401
-from rdimkd_mm.models.distillers.feature_probe import probe_modules
+from rdimkd_mm.models.task_modules import probe_modules
 from rdimkd_mm.utils import build_model, is_distill_config, resolve_config_path
 
 

@@ -11,7 +11,8 @@ from mmengine.logging import print_log
 from mmengine.utils import ProgressBar
 from torch import Tensor, nn
 
-from rdimkd_mm.utils.checkpoint import read_state_dict, state_dict_mismatch
+from rdimkd_mm.utils.checkpoint_reading import read_state_dict
+from rdimkd_mm.utils.state_dict_matching import state_dict_mismatch
 
 
 def losses_to_fit(distiller: nn.Module) -> Dict[str, nn.Module]:

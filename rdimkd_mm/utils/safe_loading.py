@@ -6,9 +6,9 @@ whatever ``weights_only`` its version chooses, and its download loader (``http(s
 URLs, which the zoo configs' pretrained ``init_cfg`` use) calls
 ``torch.hub.load_state_dict_from_url``, whose ``weights_only`` defaults to False: a tampered
 download would run code. :func:`install_safe_loading` routes all of them through
-:func:`~rdimkd_mm.utils.checkpoint.read_checkpoint` (``weights_only=True``, explicit, with the
-project's allow-list), and refuses the cluster stores it cannot check (``s3://``, ``petrel://``,
-``pavi://``) with the fix.
+:func:`~rdimkd_mm.utils.checkpoint_reading.read_checkpoint` (``weights_only=True``, explicit,
+with the project's allow-list), and refuses the cluster stores it cannot check (``s3://``,
+``petrel://``, ``pavi://``) with the fix.
 """
 import os
 import os.path as osp
@@ -20,7 +20,8 @@ import torch
 from mmengine.dist import get_dist_info
 from mmengine.runner import CheckpointLoader
 
-from .checkpoint import MapLocation, allow_mmengine_checkpoint_globals, read_checkpoint
+from .checkpoint_allow_list import allow_mmengine_checkpoint_globals
+from .checkpoint_reading import MapLocation, read_checkpoint
 
 #: The schemes mmengine reads with ``torch.load`` defaults that are not downloads by URL.
 _REFUSED_PREFIXES = (r'(\S+\:)?s3://', r'(\S+\:)?petrel://', 'pavi://')

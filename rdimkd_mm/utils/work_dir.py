@@ -8,7 +8,7 @@ from typing import Any, List, Optional, Tuple
 
 from mmengine.logging import print_log
 
-from .checkpoint import CheckpointError, read_checkpoint
+from .checkpoint_reading import CheckpointError, read_checkpoint
 
 #: ``iter_N.pth`` / ``epoch_N.pth``, as mmengine's CheckpointHook names them.
 _NUMBERED = re.compile(r'^(?:iter|epoch)_(\d+)\.pth$')

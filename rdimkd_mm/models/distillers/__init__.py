@@ -1,5 +1,4 @@
 from .feature_distiller import FeatureDistiller
-from .feature_taps import FeatureTaps, parse_address
-from .input_adapter import TeacherInputAdapter
+from .kd_scale_monitor import KDScaleMonitor
 
-__all__ = ['FeatureDistiller', 'FeatureTaps', 'parse_address', 'TeacherInputAdapter']
+__all__ = ['FeatureDistiller', 'KDScaleMonitor']

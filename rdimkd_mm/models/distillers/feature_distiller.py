@@ -1,17 +1,17 @@
+"""The distiller: a frozen teacher distilled into a trainable student at named features."""
 import copy
-import logging
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
-from mmengine.logging import print_log
 from mmengine.model import BaseModel, revert_sync_batchnorm
 from torch import Tensor, nn
 
 from rdimkd_mm.registry import MODELS
-from rdimkd_mm.utils.checkpoint import checkpoint_file, load_checkpoint_strict
+from rdimkd_mm.utils.checkpoint_reading import checkpoint_file
 from rdimkd_mm.utils.model_config import ModelSpec, build_model, load_model_config
-from .feature_taps import FeatureTaps
-from .input_adapter import TeacherInputAdapter
+from rdimkd_mm.utils.state_dict_matching import load_checkpoint_strict
+from ..task_modules import FeatureTaps, TeacherInputAdapter
+from .kd_scale_monitor import KDScaleMonitor, task_loss
 from .model_checks import check_top_level_preprocessor, check_whole_model
 from .point_check import PointCheck
 from .point_config import parse_points
@@ -126,10 +126,8 @@ class FeatureDistiller(BaseModel):
                     student_channels=s_feats[0].shape[0],
                     teacher_channels=t_feats[0].shape[0],
                     num_levels=len(t_feats)))
-        # The KD and task losses summed over the first steps, until kd_check_iters of them.
-        self._scale_sums: Tuple[Union[Tensor, float], Union[Tensor, float]] = (0.0, 0.0)
-        self._scale_steps = 0
-        self._first_step_losses: Tuple[Union[Tensor, float], Union[Tensor, float]] = (0.0, 0.0)
+        # Logs the KD/task ratio of the first training steps; warns when KD dominates.
+        self.kd_scale_monitor = KDScaleMonitor()
 
     # ----------------------------------------------------------------------- model plumbing
     def _apply(self, fn, *args, **kwargs):
@@ -226,7 +224,7 @@ class FeatureDistiller(BaseModel):
         with self.student_taps.recording():
             losses = self.student.loss(inputs, data_samples)
         student_feats = self.student_taps.collect()
-        task = sum(_detached_sum(v) for k, v in losses.items() if 'loss' in k)
+        task = task_loss(losses)
         for point in self.points:
             name = point['name']
             levels = self.distill_losses[name].level_losses(student_feats[point['student']],
@@ -238,8 +236,7 @@ class FeatureDistiller(BaseModel):
                 for i, level in enumerate(levels):
                     losses[f'kd_{name}_l{i}'] = level.detach()
         self._check_finite(losses)
-        if self._scale_steps < self.kd_check_iters:
-            self._check_kd_scale(losses)
+        self.kd_scale_monitor.update(losses)
         return losses
 
     def _check_finite(self, losses: Dict[str, Tensor]) -> None:
@@ -253,62 +250,3 @@ class FeatureDistiller(BaseModel):
             f'KD loss of point {name!r} is {value}: lower its loss_weight or the learning '
             'rate, enable gradient clipping (optim_wrapper.clip_grad), and check that the '
             'teacher checkpoint matches the teacher config.')
-
-    #: Mean KD / task losses over the first ``kd_check_iters`` training steps above which the
-    #: distiller warns. The quality benchmark's detection default averages 17x at iteration 50
-    #: and its weight x4 70x; under AdamW even its x16, at 278x, trained as well as the default
-    #: (5 seeds, benchmarks/results/quality.md), so there the warning is a false alarm. It stays
-    #: at 100x because with SGD, where the loss scale also sets the step, x16 kept only about
-    #: half of the default's gain (3 seeds, benchmarks/results/sgd_probe.jsonl), and raw losses
-    #: starting ~1000x above the task made students worse than no distillation on an earlier
-    #: benchmark.
-    kd_dominance_ratio = 100.0
-    #: Training steps whose losses the warning averages. A freshly initialised head's first
-    #: task loss need not be its scale in training: RTMDet's (quality focal + GIoU) is 0.06 on
-    #: the zoo pair, which puts the detection default at 504x at the first step
-    #: (benchmarks/results/loss_scale.md), while in the benchmark it is 9x at iteration 50;
-    #: that default gains 8.6 mAP there, and a weight near a first-step check's suggestion
-    #: (x1/16) loses most of it (benchmarks/results/det_rtmdet/quality.md).
-    kd_check_iters = 50
-
-    def _check_kd_scale(self, losses: Dict[str, Tensor]) -> None:
-        """Add this step's KD and task losses to the first ``kd_check_iters`` steps' sums and,
-        at the last of them, log their mean ratio and the first step's, and warn once if the
-        KD losses averaged more than ``kd_dominance_ratio`` times the task losses. One device
-        sync, at the end."""
-        kd = sum(_detached_sum(v) for k, v in losses.items() if k.startswith('loss_kd_'))
-        task = sum(_detached_sum(v) for k, v in losses.items()
-                   if 'loss' in k and not k.startswith('loss_kd_'))
-        if self._scale_steps == 0:
-            self._first_step_losses = (kd, task)
-        self._scale_sums = (self._scale_sums[0] + kd, self._scale_sums[1] + task)
-        self._scale_steps += 1
-        if self._scale_steps < self.kd_check_iters:
-            return
-        steps = self._scale_steps
-        kd, task = (float(total) / steps for total in self._scale_sums)
-        first_kd, first_task = (float(v) for v in self._first_step_losses)
-        if task > 0 and first_task > 0:
-            print_log(
-                f'KD/task loss ratio over the first {steps} steps: {_ratio(kd / task)}x on '
-                f'average (KD {kd:.4g}, task {task:.4g}), {_ratio(first_kd / first_task)}x at '
-                f'the first step; the warning threshold is {self.kd_dominance_ratio:g}x.',
-                logger='current', level=logging.INFO)
-        if task > 0 and kd > self.kd_dominance_ratio * task:
-            print_log(
-                f'Over the first {steps} steps the KD losses averaged {kd:.4g}, {kd / task:.0f}x '
-                f'the task losses ({task:.4g}); the student may learn little of its task. '
-                f'Consider a loss_weight about {10 * task / kd:.2g} times the current one, to '
-                'train near 10x (the kd_ratio_* values in the log follow this ratio).',
-                logger='current', level=logging.WARNING)
-
-
-def _ratio(value: float) -> str:
-    """A loss ratio to three significant digits, without an exponent: 0.0473, 9.04, 616."""
-    return f'{value:.3g}' if value < 100 else f'{value:.0f}'
-
-
-def _detached_sum(loss) -> Tensor:
-    """A logged loss (a tensor or a list of per-level tensors) as one detached scalar."""
-    loss = sum(loss) if isinstance(loss, (list, tuple)) else loss
-    return loss.detach() if isinstance(loss, Tensor) else torch.tensor(float(loss))

@@ -7,9 +7,8 @@ from typing import Sequence, Tuple
 
 from torch import nn
 
-from .feature_probe import (Feature, equal_stride_slices, format_stride, probe_modules, same_stride,
-                            single_call)
-from .feature_taps import parse_address
+from ..task_modules import (Feature, equal_stride_slices, format_stride, parse_address,
+                            probe_modules, same_stride, single_call)
 
 
 class PointCheck:

@@ -122,8 +122,7 @@ class BaseDistillLoss(nn.Module):
             teacher (Tensor): The teacher feature, (N, C_t, H, W), float32, detached.
             level (int): Index of the level.
         """
-        raise NotImplementedError(f'{type(self).__name__} implements neither level_loss nor '
-                                  'level_losses.')
+        raise NotImplementedError(f'{type(self).__name__} does not implement level_loss.')
 
     def level_losses(self, student_feats: Features, teacher_feats: Features) -> List[Tensor]:
         """Weighted loss of each level: ``num_levels`` scalars (see :meth:`connected_levels`

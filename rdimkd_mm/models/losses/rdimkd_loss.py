@@ -4,9 +4,9 @@ import torch
 from torch import Tensor, nn
 
 from rdimkd_mm.registry import MODELS
-from ..feature_moments import FeatureMoments
 from ..projections import RandomProjection
-from .base_distill_loss import BaseDistillLoss, Features, standardize_channels
+from ..task_modules import FeatureMoments
+from .base_distill_loss import BaseDistillLoss, standardize_channels
 
 
 @MODELS.register_module()
@@ -208,30 +208,25 @@ class RdimKDLoss(BaseDistillLoss):
         with torch.autocast(device_type=connected.device.type, enabled=False):
             return projection(teacher.detach().float()), projection(connected.float())
 
-    def level_losses(self, student_feats: Features, teacher_feats: Features) -> List[Tensor]:
-        """Weighted loss of each level.
+    def level_loss(self, student: Tensor, teacher: Tensor, level: int) -> Tensor:
+        """The unweighted loss of one level in the subspace, a scalar (the base class's
+        template calls it in float32 outside autocast and applies ``loss_weight``).
 
         Args:
-            student_feats (Tensor | Sequence[Tensor]): (N, C_s, h_l, w_l) per level.
-            teacher_feats (Tensor | Sequence[Tensor]): (N, C_t, H_l, W_l) per level.
-
-        Returns:
-            list[Tensor]: ``num_levels`` scalars.
+            student (Tensor): (N, C_t, H, W) connected, aligned student feature ``G_s``.
+            teacher (Tensor): (N, C_t, H, W) teacher feature, detached.
+            level (int): Index of the level.
         """
-        losses = []
-        for level, (connected, teacher) in enumerate(
-                self.connected_levels(student_feats, teacher_feats)):
-            z_t, z_s = self.project_level(level, connected, teacher)
-            if self.normalize == 'standardize':
-                z_s, z_t = standardize_channels(z_s), standardize_channels(z_t)
-                loss = 0.5 * (z_s - z_t).pow(2).mean()
-            else:
-                squared = (z_s - z_t).pow(2)  # float32: autocast leaves these reductions alone
-                loss = squared.sum(1).mean() if self.reduction == 'sum' else squared.mean()
-            if self.normalize == 'teacher':
-                loss = loss / self.scales[level]
-            losses.append(self.loss_weight * loss)
-        return losses
+        z_t, z_s = self.project_level(level, student, teacher)
+        if self.normalize == 'standardize':
+            z_s, z_t = standardize_channels(z_s), standardize_channels(z_t)
+            loss = 0.5 * (z_s - z_t).pow(2).mean()
+        else:
+            squared = (z_s - z_t).pow(2)
+            loss = squared.sum(1).mean() if self.reduction == 'sum' else squared.mean()
+        if self.normalize == 'teacher':
+            loss = loss / self.scales[level]
+        return loss
 
     def extra_repr(self) -> str:
         return (f'student_channels={self.student_channels}, '

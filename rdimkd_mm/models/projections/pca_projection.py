@@ -3,7 +3,7 @@ from mmengine import dist
 from torch import Tensor
 
 from rdimkd_mm.registry import MODELS
-from ..feature_moments import FeatureMoments
+from ..task_modules import FeatureMoments
 from .linear_projection import LinearProjection
 
 

@@ -1,3 +1,4 @@
+"""The teacher's input from the student-preprocessed batch (mean, std, channel order, padding)."""
 from typing import NamedTuple, Optional
 
 import torch

@@ -1,18 +1,12 @@
-"""Safe checkpoint reading (``weights_only=True``, always) and strict weight loading.
+"""Safe checkpoint reading (``weights_only=True``, always), with a diagnosis when it fails.
 
 Every checkpoint rdimkd_mm reads, and, once ``import rdimkd_mm`` has run
 :func:`~rdimkd_mm.utils.safe_loading.install_safe_loading`, every checkpoint mmengine's Runner
 reads (``load_from``, ``resume``, ``init_cfg=dict(type='Pretrained', checkpoint=...)``, local or
 downloaded), goes through :func:`read_checkpoint`: ``torch.load(..., weights_only=True)`` with
 an explicit argument, which neither an mmengine loader passing ``weights_only=False`` nor
-``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` can switch off.
-
-``weights_only`` loading refuses every global that is not allow-listed. mmengine's checkpoints
-carry a few: numpy arrays/scalars (seeds, logged values) and ``HistoryBuffer`` objects of the
-message hub, whose statistics methods are pickled as ``getattr(HistoryBuffer, 'min')``. Allowing
-``builtins.getattr`` itself would let a checkpoint reach any attribute of any allowed object, so
-it is replaced by :func:`_history_buffer_getattr`, which only resolves HistoryBuffer's registered
-statistics methods. Anything else (``os.system``, ``eval``, ...) is still refused by torch.
+``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` can switch off. The allow-list it loads with is
+:mod:`rdimkd_mm.utils.checkpoint_allow_list`.
 """
 import os.path as osp
 import pickle
@@ -20,12 +14,9 @@ import re
 from collections import OrderedDict
 from typing import Any, Callable, Dict, Optional, Union
 
-import numpy as np
 import torch
 from mmengine.logging import print_log
-from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.runner import find_latest_checkpoint
-from torch import nn
 
 MapLocation = Union[None, str, torch.device, Callable, Dict[str, str]]
 
@@ -59,46 +50,6 @@ _HINTS = {
     None: "check the config's load_from, the --resume file and any init_cfg=dict("
     "type='Pretrained', checkpoint=...)",
 }
-
-#: What else to try when a checkpoint does not fit the model, by its role.
-_MISMATCH_HINTS = {
-    'load_from': ". On a distiller, load_from takes a checkpoint of the same distillation "
-    "config; to start the student from a plain model's checkpoint, set "
-    "model.student.init_cfg=dict(type='Pretrained', checkpoint=PATH) instead",
-    'resume': '. --resume takes a checkpoint of a run of the same config',
-}
-
-_DEFAULT_STATISTICS = ('min', 'max', 'current', 'mean')
-
-
-def _history_buffer_getattr(obj, name: str):
-    """``getattr`` restricted to HistoryBuffer's statistics methods (e.g. ``'mean'``)."""
-    if obj is HistoryBuffer and (name in _DEFAULT_STATISTICS
-                                 or name in HistoryBuffer._statistics_methods):
-        return getattr(obj, name)
-    raise torch.serialization.pickle.UnpicklingError(
-        f'Refused getattr({obj!r}, {name!r}) while loading a checkpoint: only HistoryBuffer '
-        'statistics methods are allowed.')
-
-
-def _numpy_globals() -> list:
-    core = getattr(np, '_core', None) or np.core
-    safe = [np.ndarray, np.dtype, core.multiarray._reconstruct, core.multiarray.scalar]
-    # numpy < 2 pickles arrays and scalars under ``numpy.core``; numpy >= 2 under ``numpy._core``.
-    safe += [(core.multiarray._reconstruct, 'numpy.core.multiarray._reconstruct'),
-             (core.multiarray.scalar, 'numpy.core.multiarray.scalar')]
-    safe += [getattr(np.dtypes, name) for name in dir(np.dtypes) if name.endswith('DType')]
-    return safe
-
-
-def allow_mmengine_checkpoint_globals() -> None:
-    """Allow-list exactly what mmengine/mmdet/mmseg checkpoints need for safe loading."""
-    torch.serialization.add_safe_globals([
-        HistoryBuffer,
-        (_history_buffer_getattr, 'builtins.getattr'),
-        (_history_buffer_getattr, '__builtin__.getattr'),
-        *_numpy_globals(),
-    ])
 
 
 def checkpoint_file(path: str, what: str = 'model') -> str:
@@ -206,24 +157,6 @@ def _first_line(error: Exception, after: str = '') -> str:
     return re.split(r'(?<=[a-z])\. ', line)[0].rstrip('.')[:200]
 
 
-def state_dict_mismatch(expected: Dict[str, torch.Tensor],
-                        state: Dict[str, torch.Tensor]) -> Optional[str]:
-    """Describe how ``state`` differs from ``expected`` (keys and shapes); None if it fits."""
-    missing = [k for k in expected if k not in state]
-    unexpected = [k for k in state if k not in expected]
-    mismatched = [f'{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(v.shape)}'
-                  for k, v in expected.items()
-                  if k in state and hasattr(state[k], 'shape') and state[k].shape != v.shape]
-    if not (missing or unexpected or mismatched):
-        return None
-
-    def head(items):
-        return f'{items[:5]}{" ..." if len(items) > 5 else ""} ({len(items)})'
-
-    return (f'missing keys {head(missing)}, unexpected keys {head(unexpected)}, shape '
-            f'mismatches {head(mismatched)}')
-
-
 def read_state_dict(path: str, what: str = 'model') -> Dict[str, torch.Tensor]:
     """The state dict of a checkpoint file, read safely on the CPU (see :func:`state_dict_of`).
 
@@ -247,47 +180,3 @@ def state_dict_of(checkpoint: Any, path: str, what: str = 'model') -> Dict[str, 
         raise RuntimeError(f'The {what} checkpoint {path!r} holds no state dict.')
     return OrderedDict((k[len('module.'):] if k.startswith('module.') else k, v)
                        for k, v in state.items())
-
-
-def check_state_dict(model: nn.Module, state: Dict[str, torch.Tensor], path: str,
-                     what: str = 'model') -> None:
-    """Check that ``state`` (read from ``path``) has exactly the keys and shapes of ``model``.
-
-    Raises:
-        RuntimeError: if ``state`` is a distiller's for a plain model, or does not match.
-    """
-    if any(k.startswith('student.') for k in state) and not any(
-            k.startswith('student.') for k in model.state_dict()):
-        raise RuntimeError(
-            f'The {what} checkpoint {path!r} is a distiller checkpoint (keys student.*); '
-            'export its student first: python tools/export_student.py CONFIG CHECKPOINT OUT_DIR')
-    mismatch = state_dict_mismatch(model.state_dict(), state)
-    if mismatch:
-        raise RuntimeError(
-            f'The {what} checkpoint {path!r} does not match the model built from the config: '
-            f'{mismatch}. Check that the config is the one the checkpoint was trained with '
-            f'(architecture, num_classes, channels){_MISMATCH_HINTS.get(what, "")}.')
-
-
-def load_state_dict_strict(model: nn.Module, state: Dict[str, torch.Tensor], path: str,
-                           what: str = 'model') -> None:
-    """Load ``state`` (read from ``path``) into ``model`` after :func:`check_state_dict`."""
-    check_state_dict(model, state, path, what)
-    model.load_state_dict(state, strict=True)
-
-
-def load_checkpoint_strict(model: nn.Module, path: str, what: str = 'model') -> None:
-    """Load the checkpoint ``path`` into ``model`` on the CPU with ``strict=True``.
-
-    Args:
-        model (nn.Module): Receives the weights.
-        path (str): Checkpoint (an mmengine checkpoint with ``state_dict`` or a bare
-            state dict).
-        what (str): What the file is (``'teacher'``, ...), for the error messages.
-
-    Raises:
-        FileNotFoundError: if the file does not exist.
-        CheckpointError: if the file cannot be read or safe loading refuses it.
-        RuntimeError: if it does not match the model.
-    """
-    load_state_dict_strict(model, read_state_dict(path, what), path, what)

@@ -4,10 +4,9 @@ import re
 from contextlib import contextmanager
 from typing import Dict, Iterator, List, Sequence, Tuple, Union
 
-import torch
 from torch import Tensor, nn
 
-from .feature_probe import Feature, dummy_batch, features_of
+from .feature_probe import Feature, features_of, output_tensors, probe_forward
 
 _ADDRESS = re.compile(r'^(?P<module>[\w.]+?)'
                       r'(\[((?P<index>-?\d+)|(?P<start>-?\d*):(?P<stop>-?\d*))\])?$')
@@ -40,15 +39,6 @@ def parse_address(address: str) -> Tuple[str, Index]:
         return module, None
     start, stop = (int(v) if v else None for v in match.group('start', 'stop'))
     return module, slice(start, stop)
-
-
-def _flatten(output) -> List[Tensor]:
-    if isinstance(output, Tensor):
-        return [output]
-    if isinstance(output, (tuple, list)) and all(isinstance(o, Tensor) for o in output):
-        return list(output)
-    raise TypeError(f'cannot distil a module output of type {type(output).__name__}; tap a '
-                    'module that returns a tensor or a tuple/list of tensors.')
 
 
 class FeatureTaps:
@@ -102,7 +92,12 @@ class FeatureTaps:
         def hook(module: nn.Module, inputs, output) -> None:
             if not self._recording:
                 return
-            self._calls[name].append([(t, t._version) for t in _flatten(output)])
+            tensors = output_tensors(output)
+            if tensors is None:
+                raise TypeError(f'cannot distil a module output of type '
+                                f'{type(output).__name__}; tap a module that returns a tensor '
+                                'or a tuple/list of tensors.')
+            self._calls[name].append([(t, t._version) for t in tensors])
             if self._stop_when_complete and all(
                     len(self._calls[n]) >= self.expected_calls[n] for n in self.module_names):
                 raise EarlyExit
@@ -175,19 +170,13 @@ class FeatureTaps:
                              f'{len(call)} element(s), index {index} is out of range.')
         return [call[index]]
 
-    @torch.no_grad()
     def calibrate(self, model: nn.Module, scope: str,
                   size: Tuple[int, int]) -> Dict[str, List[Feature]]:
-        """Probe the tapped ``model`` once (eval mode, a zero image of ``size``, library
-        ``scope``): set :attr:`expected_calls` (for early exit) and return every address's
-        features as (C, H, W) shapes and strides."""
-        was_training = model.training
-        model.eval()
-        try:
-            with self.recording():
-                model(*dummy_batch(scope, size), mode='tensor')
-        finally:
-            model.train(was_training)
+        """Probe the tapped ``model`` once (:func:`probe_forward`: eval mode, a zero image of
+        ``size``, library ``scope``): set :attr:`expected_calls` (for early exit) and return
+        every address's features as (C, H, W) shapes and strides."""
+        with self.recording():
+            probe_forward(model, scope, size)
         self.expected_calls = self.count_calls()
         return {address: features_of(feats, size) for address, feats in self.collect().items()}
 

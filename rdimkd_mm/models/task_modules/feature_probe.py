@@ -1,9 +1,11 @@
 """Probe a model with one eval-mode forward of a zero image: shapes and strides of its modules.
 
-The distiller probes its feature addresses at construction, ``tools/inspect_features.py`` and
-``tools/inspect_pair.py`` probe every module; all of them use :func:`probe_modules`.
+:func:`probe_forward` is the one probe step (eval mode, no grad, a zero batch, ``mode='tensor'``,
+modes restored). The distiller's taps calibrate with it, :func:`probe_modules` records every
+module with it (``tools/inspect_features.py``, ``tools/inspect_pair.py``, the stride checks),
+and the pair inspector finds a segmentor's head feature with it.
 """
-from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor, nn
@@ -44,24 +46,49 @@ def dummy_batch(scope: str, size: Tuple[int, int]) -> Tuple[Tensor, list]:
     return torch.zeros(1, 3, h, w), [DataSample(metainfo=meta)]
 
 
-def features_of(output, size: Tuple[int, int]) -> List[Feature]:
-    """The tensors of a module output (a tensor or a tuple/list of tensors) as features."""
+def output_tensors(output: Any) -> Optional[List[Tensor]]:
+    """The tensors of a module output: ``[output]`` for a tensor, the list of a tuple/list of
+    tensors; None for anything else (a dict, a data sample, a mixed tuple)."""
     if isinstance(output, Tensor):
-        tensors = [output]
-    elif isinstance(output, (tuple, list)) and output and all(
-            isinstance(o, Tensor) for o in output):
-        tensors = list(output)
-    else:
-        return []
+        return [output]
+    if isinstance(output, (tuple, list)) and all(isinstance(o, Tensor) for o in output):
+        return list(output)
+    return None
+
+
+@torch.no_grad()
+def probe_forward(model: nn.Module, scope: str, size: Tuple[int, int]) -> Any:
+    """The probe step: one ``mode='tensor'`` forward of a zero image of ``size`` (H, W) in eval
+    mode without gradients; every module's train/eval mode is restored afterwards.
+
+    Args:
+        model (nn.Module): An mmdet detector or mmseg segmentor.
+        scope (str): ``'mmdet'`` or ``'mmseg'`` (the data sample type).
+        size (tuple[int, int]): (H, W) of the (1, 3, H, W) zero input.
+
+    Returns:
+        The model's ``tensor`` output.
+    """
+    modes = [(module, module.training) for module in model.modules()]
+    model.eval()
+    try:
+        return model(*dummy_batch(scope, size), mode='tensor')
+    finally:
+        for module, training in modes:
+            module.training = training
+
+
+def features_of(output: Any, size: Tuple[int, int]) -> List[Feature]:
+    """The tensors of a module output (a tensor or a tuple/list of tensors) as features; empty
+    for any other output."""
     features = []
-    for tensor in tensors:
+    for tensor in output_tensors(output) or []:
         shape = tuple(tensor.shape[1:])
         stride = size[0] / shape[1] if len(shape) == 3 and shape[1] > 0 else None
         features.append(Feature(shape, stride))
     return features
 
 
-@torch.no_grad()
 def probe_modules(model: nn.Module, scope: str, size: Tuple[int, int],
                   names: Optional[Sequence[str]] = None) -> Dict[str, List[List[Feature]]]:
     """Run ``model`` once (eval mode, ``mode='tensor'``) and record module outputs.
@@ -90,12 +117,9 @@ def probe_modules(model: nn.Module, scope: str, size: Tuple[int, int],
         return record
 
     handles = [modules[name].register_forward_hook(hook(name)) for name in names]
-    was_training = model.training
-    model.eval()
     try:
-        model(*dummy_batch(scope, size), mode='tensor')
+        probe_forward(model, scope, size)
     finally:
-        model.train(was_training)
         for handle in handles:
             handle.remove()
     return records
@@ -121,7 +145,7 @@ def equal_stride_slices(teacher: List[Feature],
         return None
     t_index = [i for i, f in enumerate(teacher) if any(same_stride(f.stride, c) for c in common)]
     s_index = [i for i, f in enumerate(student) if any(same_stride(f.stride, c) for c in common)]
-    if len(t_index) != len(s_index) or not (_contiguous(t_index) and _contiguous(s_index)):
+    if len(t_index) != len(s_index) or not (contiguous(t_index) and contiguous(s_index)):
         return None
 
     def text(index: List[int], levels: List[Feature]) -> str:
@@ -132,5 +156,6 @@ def equal_stride_slices(teacher: List[Feature],
     return text(t_index, teacher), text(s_index, student)
 
 
-def _contiguous(index: List[int]) -> bool:
+def contiguous(index: List[int]) -> bool:
+    """Whether ``index`` is a run of consecutive integers, e.g. ``[1, 2, 3]``."""
     return index == list(range(index[0], index[-1] + 1))

@@ -1,0 +1,59 @@
+"""Propose distillation points of equal stride for a teacher-student pair."""
+from typing import List
+
+from rdimkd_mm.models.task_modules import equal_stride_slices, same_stride
+from .side import Levels, Side
+
+#: Neck levels the detection default distils at most (the first ones of equal stride).
+MAX_NECK_LEVELS = 3
+
+
+def propose_points(teacher: Side, student: Side) -> List[dict]:
+    """Distillation points of equal stride: ``dict(name, teacher, student[, align])`` each.
+
+    Detectors: the first :data:`MAX_NECK_LEVELS` neck levels whose strides both sides have;
+    without a usable neck, the teacher's last backbone stage and the student's stage of the
+    same stride. Segmentors: the head feature of each side (with ``align='interpolate'`` when
+    their strides differ). Empty when nothing matches.
+    """
+    points = []
+    if teacher.scope == 'mmdet':
+        t_neck, s_neck = teacher.levels('neck'), student.levels('neck')
+        if t_neck and s_neck and all(f.is_map for f in t_neck + s_neck):
+            slices = equal_stride_slices(t_neck, s_neck)
+            if slices:
+                points.append(dict(name='fpn', teacher=first_levels(f'neck{slices[0]}', t_neck),
+                                   student=first_levels(f'neck{slices[1]}', s_neck)))
+        if points:
+            return points
+    else:
+        t_head, s_head = teacher.head_feature, student.head_feature
+        if t_head and s_head:
+            point = dict(name='head', teacher=t_head, student=s_head)
+            if not same_stride(teacher.levels(t_head)[0].stride, student.levels(s_head)[0].stride):
+                point['align'] = 'interpolate'  # the heads' last features differ in stride
+            points.append(point)
+        return points  # the head feature only: the segmentation default
+    # Detectors without a neck: the last backbone stage and the student's of the same stride.
+    t_backbone = [f for f in teacher.levels('backbone') if f.is_map]
+    s_backbone = student.levels('backbone')
+    if t_backbone and s_backbone:
+        t_last = len(teacher.levels('backbone')) - 1
+        match = [i for i, f in enumerate(s_backbone) if f.is_map
+                 and same_stride(f.stride, teacher.levels('backbone')[t_last].stride)]
+        if match:
+            points.append(dict(name='backbone', teacher=f'backbone[{t_last}]',
+                               student=f'backbone[{match[-1]}]'))
+    return points
+
+
+def first_levels(address: str, levels: Levels) -> str:
+    """At most the first :data:`MAX_NECK_LEVELS` levels of an equal-stride neck slice: distilling
+    every FPN level, down to the coarsest, trained worse students than the first few."""
+    module, _, index = address.partition('[')
+    if index and ':' not in index:
+        return address  # one level
+    start, stop = (0, len(levels)) if not index else map(int, index.rstrip(']').split(':'))
+    if stop - start <= MAX_NECK_LEVELS:
+        return address
+    return f'{module}[{start}:{start + MAX_NECK_LEVELS}]'

@@ -1,0 +1,55 @@
+"""One model of a teacher-student pair as the pair inspector sees it: built, probed, described."""
+from typing import List, Tuple
+
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
+
+from rdimkd_mm.models.task_modules import Feature, format_stride, probe_modules, single_call
+from rdimkd_mm.utils import build_model, resolve_config_path
+from .head_feature import head_feature_module
+
+Levels = List[Feature]
+
+
+class Side:
+    """One model of the pair: its config, the built model and its probed features.
+
+    Args:
+        spec (str): A model config: a local path or an ``mmdet::``/``mmseg::`` name.
+        size (tuple[int, int]): (H, W) of the probe image.
+    """
+
+    def __init__(self, spec: str, size: Tuple[int, int]) -> None:
+        self.spec = spec
+        self.cfg = Config.fromfile(resolve_config_path(spec))
+        if 'model' not in self.cfg:
+            raise KeyError(f'Config {spec!r} has no `model`.')
+        if 'rdimkd_mm' in str(self.cfg.model.get('type', '')):
+            raise ValueError(f'{spec!r} is a distillation config; give the plain teacher and '
+                             'student model configs.')
+        with DefaultScope.overwrite_default_scope(self.cfg.get('default_scope')):
+            self.model, self.scope = build_model(spec)
+        self.records = probe_modules(self.model, self.scope, size)
+        self.head_feature = (head_feature_module(self.model, self.scope, size)
+                             if self.scope == 'mmseg' else None)
+
+    def levels(self, module: str) -> Levels:
+        """The outputs of ``module`` when it ran once; empty otherwise."""
+        return single_call(self.records, module)
+
+    def point_levels(self, address: str) -> Levels:
+        """The levels a feature address (``'neck'``, ``'neck[1]'``, ``'neck[0:3]'``) selects."""
+        module, _, index = address.partition('[')
+        levels = self.levels(module)
+        if not index:
+            return levels
+        start, colon, stop = index.rstrip(']').partition(':')
+        return levels[int(start):int(stop)] if colon else [levels[int(start)]]
+
+
+def describe_levels(levels: Levels) -> str:
+    """Levels as ``C x H x W /stride`` text, ``'; '``-separated; ``'-'`` for none."""
+    if not levels:
+        return '-'
+    return '; '.join(f'{f.shape[0]}x{f.shape[1]}x{f.shape[2]} /{format_stride(f.stride)}'
+                     if f.is_map else f'{f.shape} (tokens?)' for f in levels)
