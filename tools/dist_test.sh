@@ -2,17 +2,6 @@
 # Distributed testing with torchrun (mmengine's launcher 'pytorch'): one process per GPU (NCCL),
 # or on a machine without GPUs NUM_GPUS CPU processes (gloo).
 #   bash tools/dist_test.sh CONFIG CHECKPOINT NUM_GPUS [test.py options]
-# PYTHON selects the interpreter (default: python on PATH, e.g. PYTHON=.venv/bin/python).
+# Multi-node, the interpreter: see tools/torchrun.sh (NNODES, NODE_RANK, MASTER_ADDR, PORT, PYTHON).
 set -euo pipefail
-CONFIG=$1
-CHECKPOINT=$2
-GPUS=$3
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
-
-PYTHONPATH="$(dirname "$0")/..${PYTHONPATH:+:$PYTHONPATH}" \
-"${PYTHON:-python}" -m torch.distributed.run --nnodes="$NNODES" --node_rank="$NODE_RANK" \
-    --master_addr="$MASTER_ADDR" --nproc_per_node="$GPUS" --master_port="$PORT" \
-    "$(dirname "$0")/test.py" "$CONFIG" "$CHECKPOINT" --launcher pytorch "${@:4}"
+exec bash "$(dirname "$0")/torchrun.sh" "$3" test.py "$1" "$2" --launcher pytorch "${@:4}"

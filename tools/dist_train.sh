@@ -2,17 +2,6 @@
 # Distributed training with torchrun (mmengine's launcher 'pytorch'): one process per GPU (NCCL),
 # or on a machine without GPUs NUM_GPUS CPU processes (gloo).
 #   bash tools/dist_train.sh CONFIG NUM_GPUS [train.py options]
-# Multi-node: NNODES=2 NODE_RANK=0 MASTER_ADDR=host PORT=29500 bash tools/dist_train.sh ...
-# PYTHON selects the interpreter (default: python on PATH, e.g. PYTHON=.venv/bin/python).
+# Multi-node, the interpreter: see tools/torchrun.sh (NNODES, NODE_RANK, MASTER_ADDR, PORT, PYTHON).
 set -euo pipefail
-CONFIG=$1
-GPUS=$2
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
-
-PYTHONPATH="$(dirname "$0")/..${PYTHONPATH:+:$PYTHONPATH}" \
-"${PYTHON:-python}" -m torch.distributed.run --nnodes="$NNODES" --node_rank="$NODE_RANK" \
-    --master_addr="$MASTER_ADDR" --nproc_per_node="$GPUS" --master_port="$PORT" \
-    "$(dirname "$0")/train.py" "$CONFIG" --launcher pytorch "${@:3}"
+exec bash "$(dirname "$0")/torchrun.sh" "$2" train.py "$1" --launcher pytorch "${@:3}"

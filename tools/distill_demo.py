@@ -27,29 +27,33 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, NamedTuple, Optional, Tuple
 
 from mmengine.runner import find_latest_checkpoint
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
+
+class DemoTask(NamedTuple):
+    """One demo: its synthetic data and the teacher, student and distillation configs."""
+    data: str  # the kind tools/make_synthetic_data.py writes: 'det' or 'seg'
+    data_root: str
+    metric: str  # the key the evaluator logs
+    metric_name: str
+    teacher: str
+    student: str
+    distill: str
+
+
 TASKS = {
-    'det': dict(
-        data='det',
-        data_root='data/synthetic_coco',
-        metric='coco/bbox_mAP',
-        metric_name='bbox mAP',
-        teacher='configs/synthetic/retinanet_r50-w32_fpn128_synthetic-coco.py',
-        student='configs/synthetic/retinanet_r18-w16_fpn64_synthetic-coco.py',
-        distill='configs/rdimkd/rdimkd-r_retinanet_r50-w32_r18-w16_synthetic-coco.py'),
-    'seg': dict(
-        data='seg',
-        data_root='data/synthetic_cityscapes',
-        metric='mIoU',
-        metric_name='mIoU',
-        teacher='configs/synthetic/pspnet_r50-w32-d8_synthetic-cityscapes.py',
-        student='configs/synthetic/pspnet_r18-w16-d8_synthetic-cityscapes.py',
-        distill='configs/rdimkd/rdimkd-a_pspnet_r50-w32_r18-w16_synthetic-cityscapes.py'),
+    'det': DemoTask('det', 'data/synthetic_coco', 'coco/bbox_mAP', 'bbox mAP',
+                    'configs/synthetic/retinanet_r50-w32_fpn128_synthetic-coco.py',
+                    'configs/synthetic/retinanet_r18-w16_fpn64_synthetic-coco.py',
+                    'configs/rdimkd/rdimkd-r_retinanet_r50-w32_r18-w16_synthetic-coco.py'),
+    'seg': DemoTask('seg', 'data/synthetic_cityscapes', 'mIoU', 'mIoU',
+                    'configs/synthetic/pspnet_r50-w32-d8_synthetic-cityscapes.py',
+                    'configs/synthetic/pspnet_r18-w16-d8_synthetic-cityscapes.py',
+                    'configs/rdimkd/rdimkd-a_pspnet_r50-w32_r18-w16_synthetic-cityscapes.py'),
 }
 
 
@@ -94,11 +98,11 @@ def metric_of(result: Dict[str, float], key: str) -> float:
     raise KeyError(f'The evaluation logged no {key!r}; it logged {sorted(result)}.')
 
 
-def data_options(task: dict) -> List[str]:
-    root = task['data_root']
+def data_options(task: DemoTask) -> List[str]:
+    root = task.data_root
     options = [f'{loader}.dataset.data_root={root}/'
                for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
-    if task['data'] == 'det':
+    if task.data == 'det':
         ann = f'{root}/annotations/instances_val.json'
         options += [f'val_evaluator.ann_file={ann}', f'test_evaluator.ann_file={ann}']
     return options
@@ -157,42 +161,42 @@ def main() -> None:
     task = TASKS[args.task]
     work_root = REPO_ROOT / args.work_root / args.task
     demo_start = time.time()
-    if not osp.isdir(REPO_ROOT / task['data_root']):
-        run(['tools/make_synthetic_data.py', task['data'], task['data_root']])
+    if not osp.isdir(REPO_ROOT / task.data_root):
+        run(['tools/make_synthetic_data.py', task.data, task.data_root])
     data = data_options(task) + [f'randomness.seed={args.seed}']
 
     seconds: Dict[str, float] = {}
     teacher_dir = work_root / 'teacher'
     teacher_ckpt = latest_checkpoint(teacher_dir)
     if teacher_ckpt is None or not teacher_ckpt.is_file():
-        seconds['teacher'] = train(task['teacher'], teacher_dir,
+        seconds['teacher'] = train(task.teacher, teacher_dir,
                                    schedule_options(args.teacher_iters) + data)
         teacher_ckpt = latest_checkpoint(teacher_dir)
     else:
         print(f'Reusing the teacher {teacher_ckpt} (delete {teacher_dir} to retrain it)')
 
     student_schedule = schedule_options(args.student_iters)
-    seconds['baseline'] = train(task['student'], work_root / 'baseline', student_schedule + data)
+    seconds['baseline'] = train(task.student, work_root / 'baseline', student_schedule + data)
     kd_options = [f'model.teacher_checkpoint={teacher_ckpt}', *student_schedule, *data]
-    seconds['rdimkd'] = train(task['distill'], work_root / 'rdimkd', kd_options)
+    seconds['rdimkd'] = train(task.distill, work_root / 'rdimkd', kd_options)
 
     rows, models = [], []
     for name, config, work_dir, options in (
-            ('teacher', task['teacher'], teacher_dir, data),
-            ('student (baseline)', task['student'], work_root / 'baseline', data),
-            (f'student + {method_of(task["distill"])}', task['distill'], work_root / 'rdimkd',
+            ('teacher', task.teacher, teacher_dir, data),
+            ('student (baseline)', task.student, work_root / 'baseline', data),
+            (f'student + {method_of(task.distill)}', task.distill, work_root / 'rdimkd',
              kd_options)):
         checkpoint = latest_checkpoint(work_dir)
         result = evaluate(config, checkpoint, work_dir / 'eval', options)
         rows.append(dict(model=name, config=config, checkpoint=osp.relpath(checkpoint, REPO_ROOT),
-                         metric=metric_of(result, task['metric'])))
+                         metric=metric_of(result, task.metric)))
         models += ['--model', name, config, str(checkpoint)]
     results_dir = REPO_ROOT / args.results_dir
     results_dir.mkdir(parents=True, exist_ok=True)
     draw_pictures(args.task, work_root / 'rdimkd', results_dir, models, data)
     total = time.time() - demo_start
 
-    header = f'| model | {task["metric_name"]} | config |\n|---|---|---|\n'
+    header = f'| model | {task.metric_name} | config |\n|---|---|---|\n'
     table = header + ''.join(f'| {r["model"]} | {r["metric"]:.3f} | `{r["config"]}` |\n'
                              for r in rows)
     timing = ', '.join(f'{k} {v / 60:.1f} min' for k, v in seconds.items())

@@ -12,11 +12,11 @@ import os
 import os.path as osp
 
 import torch
-from mmengine.config import Config, DictAction
 
 import rdimkd_mm  # noqa: F401
 from rdimkd_mm.utils import (build_model, read_checkpoint, state_dict_of, student_config,
                              student_weights)
+from rdimkd_mm.utils.tool_args import add_cfg_options, load_config
 
 
 def parse_args() -> argparse.Namespace:
@@ -24,16 +24,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('config', help='distillation config file')
     parser.add_argument('checkpoint', help='distiller checkpoint (e.g. work_dirs/.../iter_N.pth)')
     parser.add_argument('out_dir', help='output directory')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings')
+    add_cfg_options(parser)
     return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     plain = student_config(cfg)
 
     checkpoint = read_checkpoint(args.checkpoint, what='distiller')

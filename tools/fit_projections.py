@@ -12,13 +12,13 @@ import os
 import os.path as osp
 
 import torch
-from mmengine.config import Config, DictAction
 from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 
 import rdimkd_mm  # noqa: F401
 from rdimkd_mm.engine.projection_fit import fit_projections, fitted_state_dict, losses_to_fit
 from rdimkd_mm.registry import MODELS
+from rdimkd_mm.utils.tool_args import add_cfg_options, load_config
 
 
 def parse_args() -> argparse.Namespace:
@@ -26,16 +26,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('config', help='distillation config')
     parser.add_argument('out', help='output file (.pth)')
     parser.add_argument('--num-batches', type=int, default=100, help='training batches to use')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings')
+    add_cfg_options(parser)
     return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     with DefaultScope.overwrite_default_scope(cfg.default_scope):
         distiller = MODELS.build(cfg.model)
         if not losses_to_fit(distiller):

@@ -14,10 +14,9 @@ checkpoint is loaded strictly: a checkpoint of another model is an error, not a 
 model.
 """
 import argparse
-import os
 import os.path as osp
 
-from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.config import Config, ConfigDict
 from mmengine.model import is_model_wrapper
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
@@ -27,6 +26,8 @@ from rdimkd_mm.utils import (checkpoint_file, finish_cpu_distributed, is_distill
                              load_checkpoint_strict, load_state_dict_strict,
                              prepare_cpu_distributed, read_state_dict, student_config,
                              student_weights, teacher_config)
+from rdimkd_mm.utils.tool_args import (add_cfg_options, add_launcher, load_config,
+                                       parse_launched_args)
 
 
 def parse_args() -> argparse.Namespace:
@@ -44,15 +45,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--show', action='store_true', help='show the predictions')
     parser.add_argument('--show-dir', help='directory where painted images are saved')
     parser.add_argument('--wait-time', type=float, default=2, help='interval of --show (s)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_cfg_options(parser)
+    add_launcher(parser)
+    return parse_launched_args(parser)
 
 
 def enable_visualization(cfg: Config, args: argparse.Namespace) -> None:
@@ -89,10 +84,7 @@ def add_output(cfg: Config, out: str) -> None:
 
 def main() -> None:
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options, args.launcher)
     if args.teacher:
         if not is_distill_config(cfg):
             raise ValueError(f'--teacher needs a distillation config; {args.config} is not one.')

@@ -15,11 +15,10 @@ evaluated on the validation set (``rdimkd_mm.TeacherEvalHook``, logged as
 ``teacher/<metric>``) unless ``--no-teacher-eval``.
 """
 import argparse
-import os
 import os.path as osp
 from typing import Any, Optional, Tuple
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.model import is_model_wrapper
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
@@ -27,6 +26,8 @@ from mmengine.runner import Runner
 import rdimkd_mm  # noqa: F401  (registers modules, makes checkpoint loading safe)
 from rdimkd_mm.utils import (check_state_dict, finish_cpu_distributed, is_distill_config,
                              prepare_cpu_distributed, read_checkpoint, state_dict_of)
+from rdimkd_mm.utils.tool_args import (add_cfg_options, add_launcher, load_config,
+                                       parse_launched_args)
 from rdimkd_mm.utils.work_dir import check_fresh_work_dir, latest_readable_checkpoint
 
 
@@ -46,28 +47,18 @@ def parse_args() -> argparse.Namespace:
         '--overwrite', action='store_true',
         help='start a fresh run in a work dir that holds checkpoints of an earlier run, '
         'deleting them (iter_*.pth, epoch_*.pth, best_*.pth, last_checkpoint)')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override config settings, e.g. train_cfg.max_iters=100 '
-        'model.distill.0.loss.loss_weight=2')
+    add_cfg_options(parser, help='override config settings, e.g. train_cfg.max_iters=100 '
+                    'model.distill.0.loss.loss_weight=2')
     parser.add_argument('--no-teacher-eval', action='store_true',
                         help='distillation: do not evaluate the teacher on the validation set '
                         'before training (TeacherEvalHook)')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_launcher(parser)
+    return parse_launched_args(parser)
 
 
 def main() -> None:
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options, args.launcher)
 
     if is_distill_config(cfg) and not args.no_teacher_eval and not any(
             'TeacherEvalHook' in str(h.get('type')) for h in cfg.get('custom_hooks', [])):
