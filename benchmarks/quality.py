@@ -139,7 +139,7 @@ def first_kd_ratio(run: Run) -> Tuple[Optional[float], Optional[int]]:
     return None, None
 
 
-#: The distiller's start-of-training reading in the run's log (FeatureDistiller._check_kd_scale).
+#: The distiller's start-of-training reading in the run's log (KDScaleMonitor).
 START_READING = re.compile(r'KD/task loss ratio over the first (\d+) steps: (\S+)x on average '
                            r'\(KD \S+, task \S+\), (\S+)x at the first step')
 

@@ -126,7 +126,6 @@ class FeatureDistiller(BaseModel):
                     student_channels=s_feats[0].shape[0],
                     teacher_channels=t_feats[0].shape[0],
                     num_levels=len(t_feats)))
-        # Logs the KD/task ratio of the first training steps; warns when KD dominates.
         self.kd_scale_monitor = KDScaleMonitor()
 
     # ----------------------------------------------------------------------- model plumbing
