@@ -38,7 +38,9 @@ TASKS = {
         data='det',
         data_root='data/synthetic_coco',
         metric='coco/bbox_mAP',
-        metric_name='bbox mAP',
+        metric_name='bbox mAP (%)',
+        percent=100,  # CocoMetric logs a fraction (3 decimals): 0.061 -> 6.1 %
+        digits=1,
         teacher='configs/synthetic/retinanet_r50-w32_fpn128_synthetic-coco.py',
         student='configs/synthetic/retinanet_r18-w16_fpn64_synthetic-coco.py',
         distill='configs/rdimkd/rdimkd-r_retinanet_r50-w32_r18-w16_synthetic-coco.py'),
@@ -46,7 +48,9 @@ TASKS = {
         data='seg',
         data_root='data/synthetic_cityscapes',
         metric='mIoU',
-        metric_name='mIoU',
+        metric_name='mIoU (%)',
+        percent=1,  # IoUMetric logs percent (2 decimals)
+        digits=2,
         teacher='configs/synthetic/pspnet_r50-w32-d8_synthetic-cityscapes.py',
         student='configs/synthetic/pspnet_r18-w16-d8_synthetic-cityscapes.py',
         distill='configs/rdimkd/rdimkd-a_pspnet_r50-w32_r18-w16_synthetic-cityscapes.py'),
@@ -78,8 +82,8 @@ def schedule_options(iters: int) -> List[str]:
 
 
 def method_of(config: str) -> str:
-    """The variant a distillation config names first (``<variant>_<where>_...py``, README,
-    "Configs"): ``'RdimKD-A'`` for ``rdimkd-a_pspnet_....py``."""
+    """The variant a distillation config's name starts with (``<variant>_...py``):
+    ``'RdimKD-A'`` for ``rdimkd-a_pspnet_....py``."""
     variant = osp.basename(config).split('_')[0]
     return 'RdimKD-' + variant.split('-')[-1].upper()
 
@@ -185,7 +189,7 @@ def main() -> None:
         checkpoint = latest_checkpoint(work_dir)
         result = evaluate(config, checkpoint, work_dir / 'eval', options)
         rows.append(dict(model=name, config=config, checkpoint=osp.relpath(checkpoint, REPO_ROOT),
-                         metric=metric_of(result, task['metric'])))
+                         metric=task['percent'] * metric_of(result, task['metric'])))
         models += ['--model', name, config, str(checkpoint)]
     results_dir = REPO_ROOT / args.results_dir
     results_dir.mkdir(parents=True, exist_ok=True)
@@ -193,8 +197,8 @@ def main() -> None:
     total = time.time() - demo_start
 
     header = f'| model | {task["metric_name"]} | config |\n|---|---|---|\n'
-    table = header + ''.join(f'| {r["model"]} | {r["metric"]:.3f} | `{r["config"]}` |\n'
-                             for r in rows)
+    table = header + ''.join(
+        f'| {r["model"]} | {r["metric"]:.{task["digits"]}f} | `{r["config"]}` |\n' for r in rows)
     timing = ', '.join(f'{k} {v / 60:.1f} min' for k, v in seconds.items())
     summary = (f'{table}\nTraining time: {timing}; whole demo {total / 60:.1f} min.\n')
     command = f'python tools/distill_demo.py --task {args.task}'
