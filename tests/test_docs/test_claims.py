@@ -1,7 +1,8 @@
 """Claims in the docs that cannot drift from the code: every ``--flag`` a page shows with a tool
-exists in that tool's argument parser, every repository path a page names exists, every option
-table of the config reference is the class's signature, the config names follow the documented
-forms, and ``tools/fit_projections.py`` takes its default from ``FitProjectionsHook``."""
+exists in that tool's argument parser, every repository path and test a page names exists, every
+option table of the config reference is the class's signature, the config names follow the
+documented forms, and ``tools/fit_projections.py`` takes its default from
+``FitProjectionsHook``."""
 import ast
 import importlib
 import importlib.util
@@ -122,6 +123,26 @@ def test_every_link_of_the_top_level_files_exists():
             if target.startswith(('http://', 'https://', '#')):
                 continue
             assert (path.parent / target.split('#')[0]).exists(), (path.name, target)
+
+
+def test_every_test_a_page_cites_exists():
+    """``test_file.py::test_name`` (and ``::test_name`` after it, the same file) name a test
+    function in a file of that name under ``tests/``."""
+    cited = []
+    for path in PATH_FILES:
+        current = None
+        for span in re.findall(r'`([^`]+)`', split_code(path.read_text())[1]):
+            match = re.fullmatch(r'(?:[\w/]*/)?(test_\w+\.py)::(\w+)|::(test_\w+)', span)
+            if match:
+                current = match.group(1) or current
+                cited.append((path, current, match.group(2) or match.group(3)))
+    assert len(cited) > 20, 'the scan found almost no cited tests: is the pattern stale?'
+    missing = []
+    for path, file, test in cited:
+        sources = [f.read_text() for f in (REPO_ROOT / 'tests').rglob(file)]
+        if not any(re.search(rf'^def {test}\(', source, re.M) for source in sources):
+            missing.append(f'{path.relative_to(REPO_ROOT)}: {file}::{test}')
+    assert not missing, 'cited tests that do not exist:\n' + '\n'.join(sorted(set(missing)))
 
 
 # ------------------------------------------------------------------ the config reference
