@@ -220,6 +220,15 @@ def test_fit_projections_takes_its_default_from_the_hook():
     seg = Config.fromfile(REPO_ROOT / 'configs/rdimkd/rdimkd-a_pspnet_r50-w32_r18-w16_'
                           'synthetic-cityscapes.py')
     assert tool.default_num_batches(seg) == 20  # the segmentation default's fit
+    tools_page = ' '.join((DOCS / 'user_guides' / 'tools.md').read_text().split())
+    assert f"else the hook's default, {hook_default})" in tools_page
+
+
+def test_the_start_of_training_check_is_the_distillers():
+    from rdimkd_mm.models import FeatureDistiller
+    page = (DOCS / 'advanced_guides' / 'config_reference.md').read_text()
+    assert f'`kd_check_iters = {FeatureDistiller.kd_check_iters}`' in page
+    assert f'`kd_dominance_ratio = {FeatureDistiller.kd_dominance_ratio}`' in page
 
 
 @pytest.mark.parametrize('folder,form', [
