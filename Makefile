@@ -1,7 +1,7 @@
 # rdimkd-mm: every target sets up .venv first (scripts/setup_env.sh; seconds once built).
 PY := .venv/bin/python
 
-.PHONY: setup demo lint test bench bench-quick clean-demo
+.PHONY: setup demo lint docs test bench bench-quick clean-demo
 
 setup:
 	bash scripts/setup_env.sh
@@ -9,12 +9,16 @@ setup:
 demo: setup
 	$(PY) tools/distill_demo.py
 
-# flake8 and isort with the settings in setup.cfg (also .pre-commit-config.yaml).
+# flake8 and isort with the settings in setup.cfg.
 lint: setup
 	$(PY) -m flake8
 	$(PY) -m isort --check-only --diff .
 
-test: lint
+# The docs site (Sphinx + myst-parser): warnings, broken cross-references and anchors are errors.
+docs: setup
+	$(PY) -m sphinx -W --keep-going -n -q -b html docs docs/_build/html
+
+test: lint docs
 	$(PY) -m pytest tests -q
 
 bench: setup

@@ -1,4 +1,5 @@
-"""Install rdimkd-mm: ``pip install --no-build-isolation -e .`` (see README for the full stack)."""
+"""Install rdimkd-mm: ``pip install --no-build-isolation -e .`` (docs/get_started/install.md has the
+full stack)."""
 import os.path as osp
 
 from setuptools import find_packages, setup
@@ -10,6 +11,8 @@ def read_version() -> str:
         exec(f.read(), namespace)
     return namespace['__version__']
 
+
+DOCS_REQUIRES = ['sphinx>=7', 'myst-parser>=2']
 
 setup(
     name='rdimkd-mm',
@@ -23,8 +26,8 @@ setup(
     # rdimkd_mm: the distillation package; synthetic: the demo/test/benchmark data generators.
     packages=find_packages(include=['rdimkd_mm', 'rdimkd_mm.*', 'synthetic']),
     install_requires=[
-        # The tested ranges (README "Version matrix"). torch is installed first by
-        # scripts/setup_env.sh (CPU build) or by the user (CUDA); one in the range is kept.
+        # The tested ranges (docs/get_started/install.md, "Version matrix"). torch is installed
+        # first by scripts/setup_env.sh (CPU build) or by the user (CUDA); one in the range is kept.
         # torch >= 2.6: safe loading needs its (function, 'module.name') allow-list entries.
         'torch>=2.6,<2.14',
         'mmengine>=0.10.7,<0.11',
@@ -38,6 +41,11 @@ setup(
         'ftfy',
         'regex',
     ],
-    extras_require={'tests': ['pytest>=7', 'pytest-timeout', 'flake8>=7', 'isort>=5']},
+    extras_require={
+        # The docs site (make docs): Sphinx with myst-parser, the OpenMMLab convention.
+        'docs': DOCS_REQUIRES,
+        # make test builds the docs before pytest, so the tests extra includes them.
+        'tests': ['pytest>=7', 'pytest-timeout', 'flake8>=7', 'isort>=5', *DOCS_REQUIRES],
+    },
     zip_safe=False,
 )

@@ -36,7 +36,7 @@ from benchmarks.tasks import TASKS, Schedule  # noqa: E402
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='RdimKD quality and cost benchmark')
     parser.add_argument('--quick', action='store_true',
-                        help='smoke check: one seed and tiny schedules (about 5 min on 2 cores)')
+                        help='smoke check: one seed and tiny schedules')
     parser.add_argument('--tasks', nargs='+', choices=sorted(TASKS), default=['det', 'seg'])
     parser.add_argument('--parts', nargs='+', choices=['quality', 'cost'],
                         default=['quality', 'cost'])
@@ -47,8 +47,7 @@ def parse_args() -> argparse.Namespace:
                         help='quality: only the main arms (every seed), not the sweep')
     parser.add_argument('--sweep-seeds', type=int, default=1,
                         help="quality: run RdimKD-R's (and A's) sweep on this many of the "
-                        "seeds (the peers' stays on the first; default: the first only, which "
-                        'keeps the full run within 90 min on 2 cores)')
+                        "seeds (the peers' stays on the first; default: the first only)")
     parser.add_argument('--seeds', type=int,
                         help='quality: train on seeds 0..N-1 instead of the schedule\'s (full: '
                         '5); finished runs of the first seeds are reused. Use a --results-dir '

@@ -20,10 +20,10 @@ def check_torch_version(version: str) -> None:
     if (major, minor) < MIN_TORCH:
         raise ImportError(
             f'rdimkd_mm needs torch >= {MIN_TORCH[0]}.{MIN_TORCH[1]} to load checkpoints '
-            f'safely, but torch {version} is installed. Install a newer torch (see README '
-            "'Version matrix'; e.g. pip install 'torch>=2.6,<2.14', or the CUDA build from "
-            'https://pytorch.org), then rebuild mmcv against it: pip uninstall -y mmcv && bash '
-            'scripts/setup_env.sh.')
+            f'safely, but torch {version} is installed. Install a newer torch (see '
+            "docs/get_started/install.md; e.g. pip install 'torch>=2.6,<2.14', or the CUDA "
+            'build from https://pytorch.org), then rebuild mmcv against it: pip uninstall -y '
+            'mmcv && bash scripts/setup_env.sh.')
 
 
 check_torch_version(torch.__version__)

@@ -32,7 +32,7 @@ if "$PY" -c 'import torch' 2>/dev/null; then
   if ! "$PY" -c 'import re, sys, torch
 v = tuple(int(x) for x in re.match(r"(\d+)\.(\d+)", torch.__version__).groups())
 sys.exit(not (2, 6) <= v < (2, 14))'; then
-    log "torch $installed is outside the tested range >=2.6,<2.14 (README 'Version matrix'):"
+    log "torch $installed is outside the tested range >=2.6,<2.14 (docs/get_started/install.md):"
     log "install one in it first (for GPUs the CUDA build from pytorch.org), then rerun"
     exit 1
   fi
@@ -56,7 +56,8 @@ else
     "$PY" -m pip install --disable-pip-version-check --no-build-isolation mmcv==2.1.0
 fi
 
-# 4. the rest of the stack, the package itself (editable) and the test/bench extras.
+# 4. the rest of the stack, the package itself (editable) and the test extras (which include the
+#    docs' Sphinx and myst-parser).
 log "installing mmdet, mmseg and rdimkd_mm"
 "${PIP[@]}" --no-build-isolation -e "$ROOT[tests]"
 

@@ -277,7 +277,7 @@ def _interval_cell(diff) -> str:
 def test_readme_quotes_the_committed_results():
     """The README's benchmark tables are the committed JSON results, rounded."""
     import json
-    readme = (REPO_ROOT / 'README.md').read_text()
+    readme = '\n'.join(p.read_text() for p in sorted((REPO_ROOT / 'docs/benchmarks').glob('*.md')))
     results = REPO_ROOT / 'benchmarks' / 'results'
     quality = json.loads((results / 'quality.json').read_text())
     summaries = {s['task']: s for s in quality['summaries']}
@@ -353,7 +353,7 @@ def test_readme_quotes_the_committed_results():
 def test_readme_quotes_the_ten_seed_segmentation_run():
     """The README's 10-seed segmentation table is ``results/seg_10_seeds/quality.json``'s."""
     import json
-    readme = (REPO_ROOT / 'README.md').read_text()
+    readme = (REPO_ROOT / 'docs/benchmarks/synthetic.md').read_text()
     data = json.loads((REPO_ROOT / 'benchmarks/results/seg_10_seeds/quality.json').read_text())
     assert '--seeds 10' in data['command'] and data['schedules']['seg']['seeds'] == list(range(10))
     (seg, ) = data['summaries']
@@ -375,7 +375,7 @@ def test_readme_quotes_the_other_detector_families(task, results):
     ``results/<family>/quality.json``'s: the baseline, then the default and its sweep, every run
     on seeds 0-4 (with the first step's KD/task ratio where the runs logged it)."""
     import json
-    readme = (REPO_ROOT / 'README.md').read_text()
+    readme = (REPO_ROOT / 'docs/benchmarks/synthetic.md').read_text()
     data = json.loads((REPO_ROOT / f'benchmarks/results/{results}/quality.json').read_text())
     assert f'--tasks {task} ' in data['command'] and '--sweep-seeds 5' in data['command']
     (det, ) = data['summaries']
@@ -400,8 +400,8 @@ def test_readme_quotes_the_committed_demo_results():
     for detection, RdimKD-A for segmentation)."""
     import json
     import re
-    readme = (REPO_ROOT / 'README.md').read_text()
-    for task, digits, model, method in (('det', 3, 'RetinaNet', 'R'), ('seg', 2, 'PSPNet', 'A')):
+    readme = (REPO_ROOT / 'docs/get_started/demo.md').read_text()
+    for task, digits, model, method in (('det', 1, 'RetinaNet', 'R'), ('seg', 2, 'PSPNet', 'A')):
         rows = json.loads((REPO_ROOT / 'results' / 'demo' / f'{task}_results.json').read_text())
         assert [r['model'] for r in rows['rows']] == [
             'teacher', 'student (baseline)', f'student + RdimKD-{method}']
@@ -417,7 +417,7 @@ def test_readme_quotes_the_loss_scale_at_the_shipped_defaults():
     """The README's "Loss scale" rows at the shipped defaults, at the first step and over the
     first 50, are ``loss_scale.json``'s."""
     import json
-    readme = (REPO_ROOT / 'README.md').read_text().splitlines()
+    readme = (REPO_ROOT / 'docs/benchmarks/loss_scale_study.md').read_text().splitlines()
     rows = json.loads((REPO_ROOT / 'benchmarks/results/loss_scale.json').read_text())['rows']
 
     def number(value: float) -> str:
@@ -536,7 +536,7 @@ def test_readme_quotes_rdimkd_a_segmentation_sweep():
     """The README's RdimKD-A sweep rows are ``seg_a_sweep/quality.json``'s (a changed digit
     fails)."""
     import json
-    readme = (REPO_ROOT / 'README.md').read_text()
+    readme = (REPO_ROOT / 'docs/benchmarks/synthetic.md').read_text()
     data = json.loads((REPO_ROOT / 'benchmarks/results/seg_a_sweep/quality.json').read_text())
     sweep = [s for s in data['summaries'][0]['sweep'] if s['arm'] == 'rdimkd-a']
     assert [s['label'] for s in sweep] == ['RdimKD-A weight x1 (the default)'] + [

@@ -82,7 +82,7 @@ def test_committed_band_is_what_the_committed_runs_give():
 
 def test_readme_quotes_the_committed_band():
     committed = json.loads((fsb.RESULTS / 'first_step_band.json').read_text())
-    readme = ' '.join((REPO_ROOT / 'README.md').read_text().split())
+    readme = ' '.join((REPO_ROOT / 'docs/benchmarks/loss_scale_study.md').read_text().split())
     bands = committed['narrowest']
     assert f"**{bands['all']['good']['band']:.0f}x**" in readme
     assert f"({bands['detection']['good']['band']:.0f}x among the four detectors)" in readme

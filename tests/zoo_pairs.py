@@ -1,5 +1,5 @@
 """Teacher-student pairs from mmdet's and mmseg's own model zoos that the suite trains through
-mmengine's Runner (tests/test_runner_pairs.py): the single list the README's table of tested
+mmengine's Runner (tests/test_runner_pairs.py): the single list the docs' table of tested
 pairs is generated from (:func:`markdown_table`).
 
 Each pair is written as the distillation config a user would write (:func:`distill_config`):
@@ -207,7 +207,7 @@ custom_hooks = [
 
 
 def markdown_table() -> str:
-    """The README's table of the tested zoo pairs (header included), one row per pair."""
+    """The docs' table of the tested zoo pairs (header included), one row per pair."""
     rows = ['| task | teacher config | student config | distill points (student <- teacher) '
             '| what it covers |', '|---|---|---|---|---|']
     for pair in ZOO_PAIRS:

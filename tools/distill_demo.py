@@ -40,17 +40,21 @@ class DemoTask(NamedTuple):
     data_root: str
     metric: str  # the key the evaluator logs
     metric_name: str
+    percent: float  # the factor that turns the logged metric into percent
+    digits: int  # the decimals the metric carries, in percent
     teacher: str
     student: str
     distill: str
 
 
 TASKS = {
-    'det': DemoTask('det', 'data/synthetic_coco', 'coco/bbox_mAP', 'bbox mAP',
+    'det': DemoTask('det', 'data/synthetic_coco', 'coco/bbox_mAP', 'bbox mAP (%)',
+                    100, 1,  # CocoMetric logs a fraction (3 decimals): 0.061 -> 6.1 %
                     'configs/synthetic/retinanet_r50-w32_fpn128_synthetic-coco.py',
                     'configs/synthetic/retinanet_r18-w16_fpn64_synthetic-coco.py',
                     'configs/rdimkd/rdimkd-r_retinanet_r50-w32_r18-w16_synthetic-coco.py'),
-    'seg': DemoTask('seg', 'data/synthetic_cityscapes', 'mIoU', 'mIoU',
+    'seg': DemoTask('seg', 'data/synthetic_cityscapes', 'mIoU', 'mIoU (%)',
+                    1, 2,  # IoUMetric logs percent (2 decimals)
                     'configs/synthetic/pspnet_r50-w32-d8_synthetic-cityscapes.py',
                     'configs/synthetic/pspnet_r18-w16-d8_synthetic-cityscapes.py',
                     'configs/rdimkd/rdimkd-a_pspnet_r50-w32_r18-w16_synthetic-cityscapes.py'),
@@ -82,8 +86,8 @@ def schedule_options(iters: int) -> List[str]:
 
 
 def method_of(config: str) -> str:
-    """The variant a distillation config names first (``<variant>_<where>_...py``, README,
-    "Configs"): ``'RdimKD-A'`` for ``rdimkd-a_pspnet_....py``."""
+    """The variant a distillation config's name starts with (``<variant>_...py``):
+    ``'RdimKD-A'`` for ``rdimkd-a_pspnet_....py``."""
     variant = osp.basename(config).split('_')[0]
     return 'RdimKD-' + variant.split('-')[-1].upper()
 
@@ -189,7 +193,7 @@ def main() -> None:
         checkpoint = latest_checkpoint(work_dir)
         result = evaluate(config, checkpoint, work_dir / 'eval', options)
         rows.append(dict(model=name, config=config, checkpoint=osp.relpath(checkpoint, REPO_ROOT),
-                         metric=metric_of(result, task.metric)))
+                         metric=task.percent * metric_of(result, task.metric)))
         models += ['--model', name, config, str(checkpoint)]
     results_dir = REPO_ROOT / args.results_dir
     results_dir.mkdir(parents=True, exist_ok=True)
@@ -197,8 +201,8 @@ def main() -> None:
     total = time.time() - demo_start
 
     header = f'| model | {task.metric_name} | config |\n|---|---|---|\n'
-    table = header + ''.join(f'| {r["model"]} | {r["metric"]:.3f} | `{r["config"]}` |\n'
-                             for r in rows)
+    table = header + ''.join(
+        f'| {r["model"]} | {r["metric"]:.{task.digits}f} | `{r["config"]}` |\n' for r in rows)
     timing = ', '.join(f'{k} {v / 60:.1f} min' for k, v in seconds.items())
     summary = (f'{table}\nTraining time: {timing}; whole demo {total / 60:.1f} min.\n')
     command = f'python tools/distill_demo.py --task {args.task}'

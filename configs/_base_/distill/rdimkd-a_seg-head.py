@@ -5,13 +5,14 @@
 # Measured in benchmarks/results/ (trained teacher): A beat the student baseline on every seed
 # of ten (seg_10_seeds), RdimKD-R at the same point and weight on nine; A's sweep x1/4..x4
 # (seg_a_sweep, 5 seeds) beat the baseline at every weight, and 2.5 was the best of them.
-# Detection's default is RdimKD-R at weight 10 on FPN P3-P5 (rdimkd-r_fpn.py): README, "Loss
-# scale". A pair config inherits this next to the student's config and writes
+# Detection's default is RdimKD-R at weight 10 on FPN P3-P5 (rdimkd-r_fpn.py); why one weight
+# per task: docs/benchmarks/loss_scale_study.md. A pair config inherits this next to the
+# student's config and writes
 #   distill=_base_.seg_distill            (in its model)
 #   custom_hooks = _base_.seg_distill_hooks   (or its student's custom_hooks + these)
 # The fit streams 20 training batches through the frozen teacher, as the benchmark did
 # (3-6 s there); without the hook the first training step stops with an error that says so.
-# RdimKD-R (RandomProjection) needs no fit and did nearly as well: see the README.
+# RdimKD-R (RandomProjection) needs no fit and gained less: docs/benchmarks/synthetic.md.
 seg_distill = [
     dict(
         name='head',

@@ -57,7 +57,7 @@ class RdimKDLoss(BaseDistillLoss):
         normalize (str, optional): ``'teacher'``: divide each level by the teacher's projected
             variance ``s_l`` (needs the fit before training); ``'standardize'``: compare the
             standardised projected channels (``reduction`` does not apply); None: the raw
-            distance. Default: ``'standardize'`` (measured best, see the README).
+            distance. Default: ``'standardize'`` (measured best: docs, "Loss scale").
         reduction (str): ``'sum'``: sum over the k projected channels, mean over N, H, W (the
             squared L2 distance per position, so the raw scale grows with k); ``'mean'``: mean
             over all elements. Both give the same normalised loss. Default: ``'sum'``.
@@ -157,7 +157,7 @@ class RdimKDLoss(BaseDistillLoss):
         self.scales_fitted.fill_(True)
 
     def fit_summary(self) -> List[str]:
-        """One line per level on what the fit found, to judge k (see the README)."""
+        """One line per level on what the fit found, to judge k (docs, "Design choices")."""
         lines = []
         for level, projection in enumerate(self.projections):
             parts = [f'k={projection.k} of {self.teacher_channels}']
