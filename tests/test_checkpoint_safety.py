@@ -2,6 +2,7 @@
 whatever mmengine's loader or the environment says."""
 import functools
 import http.server
+import os
 import pickle
 import subprocess
 import sys
@@ -63,9 +64,25 @@ def test_code_executing_pickle_is_refused(tmp_path):
     evil = crafted(tmp_path / 'evil.pth')
     with pytest.raises(pickle.UnpicklingError):
         torch.load(evil, weights_only=True)
-    with pytest.raises(CheckpointError, match='Refused to load the teacher checkpoint .*evil'):
+    with pytest.raises(CheckpointError, match='Refused to load the teacher checkpoint .*evil.* '
+                       'stopped at "Unsupported global: GLOBAL exec"'):
         read_state_dict(str(evil), what='teacher')
     assert not ran(evil).exists()
+
+
+class RunsShell:
+    def __reduce__(self):
+        return (os.system, ('true', ))
+
+
+def test_a_refusal_names_a_global_of_a_blocked_module(tmp_path):
+    """torch words a global of a blocked module (os -> posix) differently ("Trying to load
+    unsupported GLOBAL posix.system whose module posix is blocked"); the refusal names it in
+    the same form."""
+    torch.save(dict(state_dict={}, payload=RunsShell()), tmp_path / 'shell.pth')
+    with pytest.raises(CheckpointError, match='stopped at "Unsupported global: GLOBAL '
+                                              'posix.system"'):
+        read_state_dict(str(tmp_path / 'shell.pth'), what='teacher')
 
 
 class GetattrOnAllowedClass:
@@ -253,5 +270,6 @@ def test_crafted_checkpoint_is_refused_on_every_path(attack, det_root, random_te
     for name, path in files.items():
         error = outcomes[name]['error'] or ''
         assert error.startswith('CheckpointError: Refused to load'), (name, outcomes[name])
+        assert 'stopped at "Unsupported global: GLOBAL exec"' in error, (name, error)
         assert repr(str(path)) in error, (name, error)
         assert not ran(path).exists(), f'{name}: the payload ran'
