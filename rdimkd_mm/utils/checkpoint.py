@@ -27,6 +27,8 @@ from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.runner import find_latest_checkpoint
 from torch import nn
 
+from .weight_checks import check_finite_weights, ema_copies_hint
+
 MapLocation = Union[None, str, torch.device, Callable, Dict[str, str]]
 
 
@@ -271,6 +273,10 @@ def check_state_dict(model: nn.Module, state: Dict[str, torch.Tensor], path: str
         raise RuntimeError(
             f'The {what} checkpoint {path!r} is a distiller checkpoint (keys student.*); '
             'export its student first: python tools/export_student.py CONFIG CHECKPOINT OUT_DIR')
+    ema = ema_copies_hint(model.state_dict(), state)
+    if ema:
+        raise RuntimeError(f'The {what} checkpoint {path!r} does not match the model built '
+                           f'from the config: {ema}.')
     mismatch = state_dict_mismatch(model.state_dict(), state)
     if mismatch:
         raise RuntimeError(
@@ -281,8 +287,10 @@ def check_state_dict(model: nn.Module, state: Dict[str, torch.Tensor], path: str
 
 def load_state_dict_strict(model: nn.Module, state: Dict[str, torch.Tensor], path: str,
                            what: str = 'model') -> None:
-    """Load ``state`` (read from ``path``) into ``model`` after :func:`check_state_dict`."""
+    """Load ``state`` (read from ``path``) into ``model`` after :func:`check_state_dict` and
+    :func:`check_finite_weights`."""
     check_state_dict(model, state, path, what)
+    check_finite_weights(state, path, what)
     model.load_state_dict(state, strict=True)
 
 
