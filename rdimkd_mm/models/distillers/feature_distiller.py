@@ -12,7 +12,7 @@ from rdimkd_mm.utils.checkpoint import checkpoint_file, load_checkpoint_strict
 from rdimkd_mm.utils.model_config import ModelSpec, build_model, load_model_config
 from .feature_taps import FeatureTaps
 from .input_adapter import TeacherInputAdapter
-from .model_checks import check_top_level_preprocessor, check_whole_model
+from .model_checks import check_top_level_preprocessor, check_whole_model, check_whole_model_config
 from .point_check import PointCheck
 from .point_config import parse_points
 
@@ -83,6 +83,7 @@ class FeatureDistiller(BaseModel):
         student_cfg, self.scope = load_model_config(student)
         check_top_level_preprocessor(data_preprocessor, student_cfg.get('data_preprocessor'))
         points = parse_points(distill)  # checks the loss configs before any build
+        check_whole_model_config(student_cfg, self.scope, 'student')
         student_model, _ = build_model(dict(student_cfg, _scope_=self.scope))
         check_whole_model(student_model, 'student')
         super().__init__(data_preprocessor=student_model.data_preprocessor, init_cfg=init_cfg)
