@@ -66,8 +66,8 @@ def test_the_hook_names_the_non_finite_loss_and_the_fix():
     with pytest.raises(FloatingPointError) as error:
         FiniteGuardHook().after_train_iter(runner, 0, None, outputs)
     assert str(error.value) == (
-        'Iteration 3: the loss loss_cls = nan is not finite, so this step was not applied and '
-        'training stops; the last checkpoint, w/iter_2.pth, holds finite weights. To go on, '
+        'Iteration 3: loss_cls is nan, so this step was not applied and training stops; the '
+        'last checkpoint, w/iter_2.pth, holds finite weights. To go on, '
         'lower the learning rate (optim_wrapper.optimizer.lr) or enable gradient clipping '
         '(optim_wrapper.clip_grad=dict(max_norm=10)), then --resume or start afresh.')
     assert wrapper.nonfinite_step is None  # reported once

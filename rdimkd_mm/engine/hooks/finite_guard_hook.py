@@ -59,12 +59,12 @@ def nonfinite_message(iteration: int, loss: float, grad_norm: Optional[float],
     bad = {k: v for k, v in values.items()
            if isinstance(v, float) and not math.isfinite(v)}
     if bad:
-        what = 'the loss ' + ', '.join(f'{k} = {v}' for k, v in bad.items())
+        what = ', '.join(f'{k} is {v}' for k, v in bad.items())
     elif not math.isfinite(loss):
-        what = f'the total loss ({loss})'
+        what = f'the total loss is {loss}'
     else:
-        what = (f'the gradient norm ({grad_norm}) while every loss is finite '
-                '(a loss with an undefined gradient, or gradients that overflow)')
+        what = (f'the gradient norm is {grad_norm} while every loss is finite (gradients that '
+                'overflow, or a loss with an undefined gradient)')
     fixes = ['lower the learning rate (optim_wrapper.optimizer.lr)',
              'enable gradient clipping (optim_wrapper.clip_grad=dict(max_norm=10))']
     if any(k.startswith('loss_kd_') for k in bad):
@@ -72,6 +72,6 @@ def nonfinite_message(iteration: int, loss: float, grad_norm: Optional[float],
                      ' and check that the teacher checkpoint is the one of the teacher config')
     kept = (f'the last checkpoint, {last_checkpoint}, holds finite weights' if last_checkpoint
             else 'no checkpoint was saved yet')
-    return (f'Iteration {iteration}: {what} is not finite, so this step was not applied and '
-            f'training stops; {kept}. To go on, ' + ', '.join(fixes[:-1])
+    return (f'Iteration {iteration}: {what}, so this step was not applied and training '
+            f'stops; {kept}. To go on, ' + ', '.join(fixes[:-1])
             + f' or {fixes[-1]}, then --resume or start afresh.')
