@@ -90,6 +90,9 @@ def faults(det_root, tmp_path_factory):
         dict(name='distiller diverges unclipped', **train(
             DISTILL, 'kd_nan_unclipped', *kd, *DIVERGE, 'optim_wrapper.clip_grad=None',
             flags=['--no-teacher-eval'])),
+        dict(name='KD loss nan', **train(DISTILL, 'kd_loss_nan', *kd, 'train_cfg.max_iters=1',
+                                         'model.distill.0.loss.loss_weight=nan',
+                                         flags=['--no-teacher-eval'])),
         dict(name='hold lock', code=HOLD_LOCK.format(work=str(locked))),
         dict(name='second run', **train(STUDENT, 'locked', *plain, 'train_cfg.max_iters=1')),
         dict(name='kill holder', code=KILL_HOLDER),
@@ -153,6 +156,18 @@ def test_a_diverging_run_stops_before_any_non_finite_checkpoint(faults, name, wo
         assert f'the last checkpoint, {saved[-1]}, holds finite weights' in error
         pointer = (faults['tmp'] / work / 'last_checkpoint').read_text()
         assert pointer == str(saved[-1])
+
+
+def test_a_non_finite_kd_loss_is_named_with_its_weight(faults):
+    error = outcome(faults, 'KD loss nan')['error']
+    assert error == (
+        'FloatingPointError: Iteration 1: loss_kd_fpn is nan, so this step was not applied and '
+        'training stops; no checkpoint was saved yet. To go on, lower the KD point\'s '
+        'loss_weight (model.distill.<i>.loss.loss_weight) and check that the teacher '
+        'checkpoint is the one of the teacher config, lower the learning rate '
+        '(optim_wrapper.optimizer.lr) or enable gradient clipping '
+        '(optim_wrapper.clip_grad=dict(max_norm=10)), then --resume or start afresh.'), error
+    assert not list((faults['tmp'] / 'kd_loss_nan').glob('*.pth'))
 
 
 def test_a_second_run_on_a_work_dir_in_use_is_refused(faults):
