@@ -214,8 +214,9 @@ def main() -> None:
         run_quality(args, mode, results, command)
     if 'cost' in args.parts and not args.arms:
         run_cost(args, mode, results, command)
-    print(f'Benchmark done in {(time.time() - start) / 60:.1f} min; results in '
-          f'{results.relative_to(REPO_ROOT)}/', flush=True)
+    shown = results.relative_to(REPO_ROOT) if results.is_relative_to(REPO_ROOT) else results
+    print(f'Benchmark done in {(time.time() - start) / 60:.1f} min; results in {shown}/',
+          flush=True)
 
 
 if __name__ == '__main__':

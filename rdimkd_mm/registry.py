@@ -6,6 +6,7 @@ root registry and imports ``rdimkd_mm.registry`` by itself.
 """
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
 from mmengine.registry import Registry
 
 #: Losses, projections and distillers.
@@ -14,3 +15,6 @@ MODELS = Registry('model', parent=MMENGINE_MODELS, scope='rdimkd_mm',
 #: Training hooks (e.g. fitting PCA/autoencoder projections before training).
 HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='rdimkd_mm',
                  locations=['rdimkd_mm.engine'])
+#: Optimizer wrappers (the finiteness guard of every training step).
+OPTIM_WRAPPERS = Registry('optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS, scope='rdimkd_mm',
+                          locations=['rdimkd_mm.engine'])

@@ -2,6 +2,7 @@
 whatever mmengine's loader or the environment says."""
 import functools
 import http.server
+import os
 import pickle
 import subprocess
 import sys
@@ -63,9 +64,25 @@ def test_code_executing_pickle_is_refused(tmp_path):
     evil = crafted(tmp_path / 'evil.pth')
     with pytest.raises(pickle.UnpicklingError):
         torch.load(evil, weights_only=True)
-    with pytest.raises(CheckpointError, match='Refused to load the teacher checkpoint .*evil'):
+    with pytest.raises(CheckpointError, match='Refused to load the teacher checkpoint .*evil.* '
+                       'stopped at "Unsupported global: GLOBAL exec"'):
         read_state_dict(str(evil), what='teacher')
     assert not ran(evil).exists()
+
+
+class RunsShell:
+    def __reduce__(self):
+        return (os.system, ('true', ))
+
+
+def test_a_refusal_names_a_global_of_a_blocked_module(tmp_path):
+    """torch words a global of a blocked module (os -> posix) differently ("Trying to load
+    unsupported GLOBAL posix.system whose module posix is blocked"); the refusal names it in
+    the same form."""
+    torch.save(dict(state_dict={}, payload=RunsShell()), tmp_path / 'shell.pth')
+    with pytest.raises(CheckpointError, match='stopped at "Unsupported global: GLOBAL '
+                                              'posix.system"'):
+        read_state_dict(str(tmp_path / 'shell.pth'), what='teacher')
 
 
 class GetattrOnAllowedClass:
@@ -237,9 +254,12 @@ def test_crafted_checkpoint_is_refused_on_every_path(attack, det_root, random_te
                    '--cfg-options', *kd),
         'projections_file': ('tools/train.py', DET_DISTILL, '--work-dir', tmp_path / 'w6',
                              '--cfg-options', 'custom_hooks.0.projections_file={evil}', *kd),
-        # Read by mmengine's Runner itself (no distiller, so no early read by tools/train.py).
-        'load_from (Runner)': ('tools/train.py', DET_STUDENT, '--work-dir', tmp_path / 'w7',
-                               '--cfg-options', 'load_from={evil}', *one_iter, *data),
+        'load_from (plain model)': ('tools/train.py', DET_STUDENT, '--work-dir', tmp_path / 'w7',
+                                    '--cfg-options', 'load_from={evil}', *one_iter, *data),
+        # Read by mmengine itself (the model's init_weights), not early by tools/train.py.
+        'init_cfg (mmengine)': ('tools/train.py', DET_STUDENT, '--work-dir', tmp_path / 'w8',
+                                '--cfg-options', 'model.neck.init_cfg.type=Pretrained',
+                                'model.neck.init_cfg.checkpoint={evil}', *one_iter, *data),
     }
     cases, files = [dict(name='control', code=control)], {}
     for i, (name, (tool, *args)) in enumerate(paths.items()):
@@ -253,5 +273,7 @@ def test_crafted_checkpoint_is_refused_on_every_path(attack, det_root, random_te
     for name, path in files.items():
         error = outcomes[name]['error'] or ''
         assert error.startswith('CheckpointError: Refused to load'), (name, outcomes[name])
+        stop = 'Unsupported operand 149' if 'raw' in name else 'Unsupported global: GLOBAL exec'
+        assert f'stopped at "{stop}"' in error, (name, error)
         assert repr(str(path)) in error, (name, error)
         assert not ran(path).exists(), f'{name}: the payload ran'

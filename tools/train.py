@@ -7,14 +7,19 @@ Same flags as mmdet's ``tools/train.py``, plus ``--overwrite``::
         [--no-teacher-eval]
 
 Before the Runner is built, the checkpoint the run starts from is read safely: the ``--resume``
-file, or without a path the newest readable checkpoint of the work dir, and a distiller's
-``load_from``. A fresh run refuses a work dir that holds an earlier run's checkpoints unless
-``--overwrite`` is given. A distiller's ``load_from`` or resumed checkpoint must match it exactly
-(mmengine would load it non-strictly). For a distillation config, the teacher is first
-evaluated on the validation set (``rdimkd_mm.TeacherEvalHook``, logged as
-``teacher/<metric>``) unless ``--no-teacher-eval``.
+file, or without a path the newest readable checkpoint of the work dir, and ``load_from``. A
+fresh run refuses a work dir that holds an earlier run's checkpoints unless ``--overwrite`` is
+given; any run refuses a work dir another run is using (``<work_dir>/.train.lock``). A resumed
+checkpoint and a distiller's ``load_from`` must match the model exactly (mmengine would load
+them non-strictly); a plain model's ``load_from`` must fit at least half of it. Every step is
+guarded (:func:`install_fault_guards`): a NaN or inf loss or gradient norm is never applied and
+stops training naming the loss, no checkpoint of non-finite weights is written, and
+checkpoints are written atomically. For a distillation config, the teacher is first evaluated
+on the validation set (``rdimkd_mm.TeacherEvalHook``, logged as ``teacher/<metric>``) unless
+``--no-teacher-eval``.
 """
 import argparse
+import contextlib
 import os.path as osp
 from typing import Any, Optional, Tuple
 
@@ -24,11 +29,16 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import rdimkd_mm  # noqa: F401  (registers modules, makes checkpoint loading safe)
+from rdimkd_mm.engine.fault_guards import install_fault_guards
 from rdimkd_mm.utils import (check_state_dict, finish_cpu_distributed, is_distill_config,
-                             prepare_cpu_distributed, read_checkpoint, state_dict_of)
+                             prepare_cpu_distributed, read_checkpoint, state_dict_mismatch,
+                             state_dict_of)
+from rdimkd_mm.utils.data_checks import check_data_files, named_data_errors
 from rdimkd_mm.utils.tool_args import (add_cfg_options, add_launcher, load_config,
                                        parse_launched_args)
+from rdimkd_mm.utils.weight_checks import check_load_from_fits
 from rdimkd_mm.utils.work_dir import check_fresh_work_dir, latest_readable_checkpoint
+from rdimkd_mm.utils.work_dir_lock import launch_rank, work_dir_lock
 
 
 def parse_args() -> argparse.Namespace:
@@ -81,18 +91,22 @@ def main() -> None:
             raise RuntimeError('--auto-scale-lr needs `auto_scale_lr = dict(enable=False, '
                                'base_batch_size=...)` in the config.')
         cfg.auto_scale_lr.enable = True
+    install_fault_guards(cfg)
+    check_data_files(cfg)
 
-    start = resolve_start(cfg, args)
-    cpu_group = prepare_cpu_distributed(cfg, args.launcher)  # gloo without GPUs
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    if start is not None:
-        path, what, state = start
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        check_state_dict(model, state, path, what)
-        del start, state  # the Runner loads the weights itself
-    build_train_loop(runner, cfg)
-    runner.train()
-    finish_cpu_distributed(cpu_group)
+    # One run per work dir (rank 0 holds the lock for the launch).
+    with work_dir_lock(cfg.work_dir) if launch_rank() == 0 else contextlib.nullcontext():
+        start = resolve_start(cfg, args)
+        cpu_group = prepare_cpu_distributed(cfg, args.launcher)  # gloo without GPUs
+        runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+        if start is not None:
+            model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+            check_start(model, *start, plain=not is_distill_config(cfg))
+            del start  # the Runner loads the weights itself
+        with named_data_errors(cfg):
+            build_train_loop(runner, cfg)
+            runner.train()
+        finish_cpu_distributed(cpu_group)
 
 
 def resolve_start(cfg: Config,
@@ -103,9 +117,9 @@ def resolve_start(cfg: Config,
     :func:`latest_readable_checkpoint`; a fresh run goes through :func:`check_fresh_work_dir`.
 
     Returns:
-        tuple | None: ``(path, role, state_dict)`` of a distiller's starting checkpoint (the
-        resumed one or ``load_from``), for :func:`check_state_dict` once the model is built;
-        None for a plain model or a run from the initial weights.
+        tuple | None: ``(path, role, state_dict)`` of the starting checkpoint (the resumed one
+        or ``load_from``), for :func:`check_start` once the model is built; None for a run
+        from the initial weights.
     """
     if args.overwrite:  # a fresh run, even if the config says resume=True
         cfg.resume = False
@@ -128,12 +142,24 @@ def resolve_start(cfg: Config,
         checkpoint = read_checkpoint(resume, what='resume')
     if not cfg.get('resume'):
         check_fresh_work_dir(cfg.work_dir, args.overwrite)
-    if not is_distill_config(cfg) or not cfg.get('load_from'):
+    if not cfg.get('load_from'):
         return None
     what = 'resume' if cfg.get('resume') else 'load_from'
     if checkpoint is None:
         checkpoint = read_checkpoint(cfg.load_from, what=what)
     return cfg.load_from, what, state_dict_of(checkpoint, cfg.load_from, what)
+
+
+def check_start(model, path: str, what: str, state: dict, plain: bool) -> None:
+    """Check the starting checkpoint against the built model: exactly for a resumed run and a
+    distiller's ``load_from``; a plain model's ``load_from`` must fit at least half of the
+    model (mmengine loads what fits, e.g. all but a head with another ``num_classes``)."""
+    mismatch = state_dict_mismatch(model.state_dict(), state)
+    if plain and what == 'load_from' and mismatch and not any(
+            k.startswith('student.') for k in state):
+        check_load_from_fits(model, state, path, mismatch)
+    else:
+        check_state_dict(model, state, path, what)
 
 
 def build_train_loop(runner: Runner, cfg: Config) -> None:

@@ -119,7 +119,7 @@ def _failure(path: str, label: str, hint: str, error: Exception) -> CheckpointEr
     """The error for a file ``torch.load(..., weights_only=True)`` failed on."""
     reason = _plain_reason(path, error)
     if reason is None and isinstance(error, pickle.UnpicklingError):
-        stop = _first_line(error, 'WeightsUnpickler error:')
+        stop = _refused_at(error)
         return CheckpointError(
             f'Refused to load {label}: safe loading (torch.load with weights_only=True and '
             f'rdimkd_mm\'s allow-list) stopped at "{stop}": the file holds objects or pickle '
@@ -133,6 +133,16 @@ def _failure(path: str, label: str, hint: str, error: Exception) -> CheckpointEr
                   f'({type(error).__name__}{": " + detail if detail else ""})')
     return CheckpointError(f'Cannot read {label}: {reason}. {hint[0].upper()}{hint[1:]}.',
                            reason=reason)
+
+
+def _refused_at(error: Exception) -> str:
+    """Where safe loading stopped, with the refused global's name in the one form for every
+    torch: ``'Unsupported global: GLOBAL posix.system'`` (torch >= 2.9 says "Trying to load
+    unsupported GLOBAL posix.system whose module posix is blocked")."""
+    match = re.search(r'GLOBAL ([\w.]+)', str(error))
+    if match:
+        return f'Unsupported global: GLOBAL {match.group(1)}'
+    return _first_line(error, 'WeightsUnpickler error:')
 
 
 def _plain_reason(path: str, error: Exception) -> Optional[str]:

@@ -5,6 +5,7 @@ import torch
 from torch import nn
 
 from .checkpoint_reading import read_state_dict
+from .weight_checks import check_finite_weights, ema_copies_hint
 
 #: What else to try when a checkpoint does not fit the model, by its role.
 _MISMATCH_HINTS = {
@@ -45,6 +46,10 @@ def check_state_dict(model: nn.Module, state: Dict[str, torch.Tensor], path: str
         raise RuntimeError(
             f'The {what} checkpoint {path!r} is a distiller checkpoint (keys student.*); '
             'export its student first: python tools/export_student.py CONFIG CHECKPOINT OUT_DIR')
+    ema = ema_copies_hint(model.state_dict(), state)
+    if ema:
+        raise RuntimeError(f'The {what} checkpoint {path!r} does not match the model built '
+                           f'from the config: {ema}.')
     mismatch = state_dict_mismatch(model.state_dict(), state)
     if mismatch:
         raise RuntimeError(
@@ -55,8 +60,10 @@ def check_state_dict(model: nn.Module, state: Dict[str, torch.Tensor], path: str
 
 def load_state_dict_strict(model: nn.Module, state: Dict[str, torch.Tensor], path: str,
                            what: str = 'model') -> None:
-    """Load ``state`` (read from ``path``) into ``model`` after :func:`check_state_dict`."""
+    """Load ``state`` (read from ``path``) into ``model`` after :func:`check_state_dict` and
+    :func:`check_finite_weights`."""
     check_state_dict(model, state, path, what)
+    check_finite_weights(state, path, what)
     model.load_state_dict(state, strict=True)
 
 

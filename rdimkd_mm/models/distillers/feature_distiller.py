@@ -12,7 +12,7 @@ from rdimkd_mm.utils.model_config import ModelSpec, build_model, load_model_conf
 from rdimkd_mm.utils.state_dict_matching import load_checkpoint_strict
 from ..task_modules import FeatureTaps, TeacherInputAdapter
 from .kd_scale_monitor import KDScaleMonitor, task_loss
-from .model_checks import check_top_level_preprocessor, check_whole_model
+from .model_checks import check_top_level_preprocessor, check_whole_model, check_whole_model_config
 from .point_check import PointCheck
 from .point_config import parse_points
 
@@ -83,6 +83,7 @@ class FeatureDistiller(BaseModel):
         student_cfg, self.scope = load_model_config(student)
         check_top_level_preprocessor(data_preprocessor, student_cfg.get('data_preprocessor'))
         points = parse_points(distill)  # checks the loss configs before any build
+        check_whole_model_config(student_cfg, self.scope, 'student')
         student_model, _ = build_model(dict(student_cfg, _scope_=self.scope))
         check_whole_model(student_model, 'student')
         super().__init__(data_preprocessor=student_model.data_preprocessor, init_cfg=init_cfg)
@@ -234,18 +235,5 @@ class FeatureDistiller(BaseModel):
             if len(levels) > 1:
                 for i, level in enumerate(levels):
                     losses[f'kd_{name}_l{i}'] = level.detach()
-        self._check_finite(losses)
         self.kd_scale_monitor.update(losses)
         return losses
-
-    def _check_finite(self, losses: Dict[str, Tensor]) -> None:
-        """Stop at a non-finite KD loss, naming the point; one device sync per step."""
-        totals = [losses[f'loss_kd_{p["name"]}'].detach() for p in self.points]
-        if bool(torch.isfinite(torch.stack(totals)).all()):
-            return
-        name, value = next((p['name'], t.item()) for p, t in zip(self.points, totals)
-                           if not torch.isfinite(t))
-        raise FloatingPointError(
-            f'KD loss of point {name!r} is {value}: lower its loss_weight or the learning '
-            'rate, enable gradient clipping (optim_wrapper.clip_grad), and check that the '
-            'teacher checkpoint matches the teacher config.')

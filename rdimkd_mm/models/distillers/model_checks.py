@@ -2,18 +2,35 @@
 from typing import Optional
 
 from mmengine.model import BaseModel
+from mmengine.registry import MODELS
 from torch import nn
 
 
 def check_whole_model(model: nn.Module, role: str) -> None:
     """The student and the teacher must be whole detectors/segmentors, not a backbone alone."""
     if not isinstance(model, BaseModel):
-        raise TypeError(
-            f'The {role} is a {type(model).__name__}, not a detector or segmentor: the '
-            'distiller needs a whole model (an mmengine BaseModel with a data_preprocessor, '
-            f'loss and predict), e.g. {role}=_base_.model of the {role} config, or a config '
-            "file. To distil only a backbone, give its whole model and name 'backbone' as the "
-            "points' feature address.")
+        raise _not_whole(role, type(model).__name__)
+
+
+def _not_whole(role: str, kind: str) -> TypeError:
+    return TypeError(
+        f'The {role} is a {kind}, not a detector or segmentor: the distiller needs a whole '
+        'model (an mmengine BaseModel with a data_preprocessor, loss and predict), e.g. '
+        f'{role}=_base_.model of the {role} config, or a config file. To distil only a '
+        "backbone, give its whole model and name 'backbone' as the points' feature address.")
+
+
+def check_whole_model_config(model_cfg: dict, scope: str, role: str) -> None:
+    """:func:`check_whole_model` before the build, from the registered type: a model dict
+    whose ``type`` names a backbone (``model.student.type=ResNet``) would otherwise fail inside
+    its constructor on the detector's keys (``unexpected keyword argument
+    'data_preprocessor'``)."""
+    kind = model_cfg.get('type')
+    if isinstance(kind, str):
+        with MODELS.switch_scope_and_registry(scope) as registry:
+            kind = registry.get(kind)
+    if isinstance(kind, type) and not issubclass(kind, BaseModel):
+        raise _not_whole(role, kind.__name__)
 
 
 def check_top_level_preprocessor(given: Optional[dict], student: Optional[dict]) -> None:

@@ -50,6 +50,12 @@ def check_loss_config(loss: dict, point: str) -> None:
     projection = loss.get('projection')
     if 'projection' in inspect.signature(loss_class).parameters and isinstance(projection, dict):
         _check_component(projection, f'{where}.projection', BaseProjection, _PROJECTION_FILLED)
+        k = projection.get('k')
+        if isinstance(k, (int, float)) and not isinstance(k, bool) and k <= 0:
+            raise ValueError(
+                f'{where}.projection: k={k} keeps no channel. k is the number of teacher '
+                'channels the projection keeps (an int >= 1, e.g. 32) or their fraction in '
+                '(0, 1) (e.g. 0.25): raise it.')
 
 
 def _check_component(cfg: dict, where: str, base: type, filled: Sequence[str]) -> type:

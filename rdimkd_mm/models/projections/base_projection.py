@@ -26,8 +26,9 @@ class BaseProjection(nn.Module, metaclass=ABCMeta):
     def __init__(self, in_channels: int, k: int) -> None:
         super().__init__()
         if not 0 < k <= in_channels:
+            change = 'raise' if k <= 0 else 'lower'
             raise ValueError(f'{type(self).__name__}: k must satisfy 0 < k <= in_channels, got '
-                             f'k={k} for in_channels={in_channels}; lower `k` in the '
+                             f'k={k} for in_channels={in_channels}; {change} `k` in the '
                              'projection config.')
         self.in_channels = in_channels
         self.k = k

@@ -1,0 +1,3 @@
+from .finite_optim_wrapper import FiniteAmpOptimWrapper, FiniteOptimWrapper, NonFiniteStep
+
+__all__ = ['FiniteAmpOptimWrapper', 'FiniteOptimWrapper', 'NonFiniteStep']
