@@ -58,7 +58,9 @@ def parse_args(argv: List[str], suite: str) -> argparse.Namespace:
                         help='train the student alone on every seed (paired differences) in '
                         "place of the zoo metafile's number")
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
-    parser.add_argument('--gpus', type=int, default=8, help='GPUs per job (pytorch, slurm)')
+    parser.add_argument('--gpus', type=int, default=SUITES[suite].gpus,
+                        help='GPUs per job (pytorch, slurm); default: the number the configs '
+                        f'are written for, {SUITES[suite].gpus}')
     parser.add_argument('--gpus-per-node', type=int, help='slurm: default min(--gpus, 8)')
     parser.add_argument('--partition', help='slurm partition (required with --launcher slurm)')
     parser.add_argument('--data-root', help=f'the dataset (default: the configs\', '

@@ -45,6 +45,7 @@ class Suite:
     zoo_metric: str  # the metafile's metric name
     metric_name: str
     data_root: str  # the config's default data root
+    gpus: int  # the GPUs the configs' learning rates are written for (8x2 COCO, 4x2 Cityscapes)
     pairs: Tuple[Pair, ...]
 
     def pair(self, name: str) -> Pair:
@@ -66,7 +67,7 @@ class Suite:
 SUITES: Dict[str, Suite] = {
     'coco': Suite(
         name='coco', kind='det', dataset='COCO', metric_key='coco/bbox_mAP', metric_scale=100.0,
-        zoo_metric='box AP', metric_name='box AP', data_root='data/coco',
+        zoo_metric='box AP', metric_name='box AP', data_root='data/coco', gpus=8,
         pairs=(
             Pair('retinanet_r101-r50', (
                 ('rdimkd-r', f'{COCO}/rdimkd-r_fpn_retinanet-r101_retinanet-r50_1x_coco.py'),
@@ -86,7 +87,7 @@ SUITES: Dict[str, Suite] = {
         )),
     'cityscapes': Suite(
         name='cityscapes', kind='seg', dataset='Cityscapes', metric_key='mIoU', metric_scale=1.0,
-        zoo_metric='mIoU', metric_name='mIoU', data_root='data/cityscapes',
+        zoo_metric='mIoU', metric_name='mIoU', data_root='data/cityscapes', gpus=4,
         pairs=(
             Pair('pspnet_r101-r18', (
                 ('rdimkd-a', f'{CITYSCAPES}/rdimkd-a_pspnet-r101-d8_pspnet-r18-d8_'

@@ -6,11 +6,12 @@ checkpoint URL (``Weights``) and its published metrics (``Results``). A config h
 to an entry by the file it resolves to, so ``'mmdet::retinanet/retinanet_r101_fpn_1x_coco.py'``
 finds mmdet's entry for that file.
 """
+import functools
 import glob
 import os.path as osp
 import re
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import yaml
 from mmengine.utils import get_installed_path, is_installed
@@ -63,10 +64,11 @@ def installed_metafiles(packages: Sequence[str] = ZOO_PACKAGES) -> List[str]:
     return found
 
 
-def read_metafile(path: str) -> List[ZooEntry]:
-    """The entries of one metafile. ``Config`` is read relative to the directory above the
-    ``configs/`` folder that holds the metafile (the installed package's ``.mim``), or to the
-    metafile's own directory for a metafile elsewhere."""
+@functools.lru_cache(maxsize=None)
+def read_metafile(path: str) -> Tuple[ZooEntry, ...]:
+    """The entries of one metafile, read once per process. ``Config`` is read relative to the
+    directory above the ``configs/`` folder that holds the metafile (the installed package's
+    ``.mim``), or to the metafile's own directory for a metafile elsewhere."""
     with open(path) as f:
         data = yaml.safe_load(f) or {}
     parts = osp.abspath(path).split(osp.sep)
@@ -86,7 +88,7 @@ def read_metafile(path: str) -> List[ZooEntry]:
             name=model.get('Name', ''), config=osp.normpath(osp.join(root, model['Config'])),
             weights=model.get('Weights') or '', metrics=metrics,
             dataset=result.get('Dataset', ''), metafile=path))
-    return entries
+    return tuple(entries)
 
 
 def find_entry(config: str, metafiles: Optional[Sequence[str]] = None) -> ZooEntry:

@@ -11,6 +11,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
+from benchmarks.real_run import parse_args
 from benchmarks.suites import SUITES
 from rdimkd_mm.utils import build_model, pretrained_inits
 from synthetic import generate_coco_detection, to_coco2017_layout
@@ -68,9 +69,10 @@ def test_torchrun_plan_with_retrained_baseline():
         assert 'train_dataloader.dataset.data_root=/data/cs/' in line
 
 
-def test_slurm_needs_a_partition():
-    result = run_suite('--suite', 'coco', '--launcher', 'slurm', '--dry-run')
-    assert result.returncode != 0 and '--launcher slurm needs --partition' in result.stderr
+def test_slurm_needs_a_partition(capsys):
+    with pytest.raises(SystemExit):
+        parse_args(['--launcher', 'slurm', '--dry-run'], 'coco')
+    assert '--launcher slurm needs --partition' in capsys.readouterr().err
 
 
 # Small images and one epoch of two images, so that the shipped pair runs in about a minute.
