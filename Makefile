@@ -1,7 +1,7 @@
 # rdimkd-mm: every target sets up .venv first (scripts/setup_env.sh; seconds once built).
 PY := .venv/bin/python
 
-.PHONY: setup demo lint docs test bench bench-quick clean-demo
+.PHONY: setup demo lint docs test test-all bench bench-quick clean-demo
 
 setup:
 	bash scripts/setup_env.sh
@@ -19,6 +19,10 @@ docs: setup
 	$(PY) -m sphinx -W --keep-going -n -q -b html docs docs/_build/html
 
 test: lint docs
+	$(PY) -m pytest tests -q -m 'not slow'
+
+# Also the slow tests: the shipped COCO/Cityscapes configs at their real input sizes (minutes each).
+test-all: lint docs
 	$(PY) -m pytest tests -q
 
 bench: setup

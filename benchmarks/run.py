@@ -4,6 +4,7 @@
     python benchmarks/run.py --quick    # smoke check: 1 seed, tiny schedules
     python benchmarks/run.py --arms teacher  # only train (or reuse) the teachers
     python benchmarks/run.py --sweep-seeds 5  # RdimKD-R's (and A's) sweep on every seed
+    python benchmarks/run.py --suite coco --dry-run  # the real COCO suite's plan (real_run.py)
 
 Quality: teacher, student baseline, student + RdimKD-R/-P/-A, the full-feature L2 mimic and
 the peer method (PKD for detection, CWD for segmentation), each trained with tools/train.py on
@@ -30,11 +31,16 @@ if str(REPO_ROOT) not in sys.path:
 import torch  # noqa: E402
 
 from benchmarks import report  # noqa: E402
+from benchmarks.suites import SUITES  # noqa: E402
 from benchmarks.tasks import TASKS, Schedule  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='RdimKD quality and cost benchmark')
+    parser.add_argument('--suite', choices=['synthetic', *SUITES], default='synthetic',
+                        help='synthetic (this benchmark) or a real-data suite over the shipped '
+                        'COCO/Cityscapes configs: see python benchmarks/run.py --suite coco '
+                        '--help')
     parser.add_argument('--quick', action='store_true',
                         help='smoke check: one seed and tiny schedules')
     parser.add_argument('--tasks', nargs='+', choices=sorted(TASKS), default=['det', 'seg'])
@@ -186,6 +192,13 @@ def rewrite_reports(results: Path) -> None:
 
 
 def main() -> None:
+    suite = argparse.ArgumentParser(add_help=False)
+    suite.add_argument('--suite', choices=['synthetic', *SUITES], default='synthetic')
+    chosen, rest = suite.parse_known_args()
+    if chosen.suite != 'synthetic':
+        from benchmarks.real_run import main as run_suite
+        run_suite(rest, chosen.suite)
+        return
     args = parse_args()
     mode = 'quick' if args.quick else 'full'
     results = REPO_ROOT / (args.results_dir or

@@ -4,6 +4,9 @@ Data for the demo, the tests and the benchmark (``tools/make_synthetic_data.py``
 the distillation package ``rdimkd_mm``.
 """
 from .cityscapes import generate_cityscapes_segmentation
-from .coco import SYNTHETIC_COCO_CLASSES, generate_coco_detection
+from .coco import SYNTHETIC_COCO_CLASSES, generate_coco_detection, to_coco2017_layout
 
-__all__ = ['SYNTHETIC_COCO_CLASSES', 'generate_coco_detection', 'generate_cityscapes_segmentation']
+__all__ = [
+    'SYNTHETIC_COCO_CLASSES', 'generate_coco_detection', 'generate_cityscapes_segmentation',
+    'to_coco2017_layout'
+]

@@ -419,3 +419,38 @@ def generate_coco_detection(out_dir: str,
                                          max_distractors=max_distractors,
                                          rotation=rotation, patterns=patterns)
     return summary
+
+
+def to_coco2017_layout(root: str) -> dict:
+    """Rename a set from :func:`generate_coco_detection` into the COCO 2017 layout that the
+    shipped COCO configs read (``data/coco``)::
+
+        annotations/instances_train2017.json, annotations/instances_val2017.json
+        train2017/000001.jpg ..., val2017/000001.jpg ...
+
+    The files list mmdet's 80 COCO classes as categories 1-80; the shapes keep their ids 1-8,
+    so they become the first eight (person, bicycle, ..., truck), and mmdet's CocoDataset and
+    CocoMetric accept the set as COCO.
+
+    Returns:
+        dict: per split, its ``ann_file`` and ``img_dir``.
+    """
+    import os
+
+    from mmdet.datasets import CocoDataset
+    categories = [dict(id=i + 1, name=name, supercategory='object')
+                  for i, name in enumerate(CocoDataset.METAINFO['classes'])]
+    summary = {}
+    for split in ('train', 'val'):
+        old = osp.join(root, 'annotations', f'instances_{split}.json')
+        with open(old) as f:
+            coco = json.load(f)
+        coco['categories'] = categories
+        ann_file = osp.join(root, 'annotations', f'instances_{split}2017.json')
+        with open(ann_file, 'w') as f:
+            json.dump(coco, f)
+        os.remove(old)
+        img_dir = osp.join(root, f'{split}2017')
+        os.replace(osp.join(root, split), img_dir)
+        summary[split] = dict(ann_file=ann_file, img_dir=img_dir)
+    return summary

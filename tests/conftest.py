@@ -121,3 +121,29 @@ def run_cases(cases: Sequence[dict], env: Optional[Dict[str, str]] = None,
     missing = [c['name'] for c in cases if c['name'] not in outcomes]
     assert not missing, f'cases {missing} did not finish:\n{result.stdout[-6000:]}'
     return outcomes
+
+
+@pytest.fixture
+def zoo_server(tmp_path):
+    """A static HTTP server on 127.0.0.1 (an ephemeral port) serving ``tmp_path / 'zoo'``;
+    yields ``(root_dir, base_url)`` and shuts down after the test."""
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+    root = tmp_path / 'zoo'
+    root.mkdir()
+    server = ThreadingHTTPServer(('127.0.0.1', 0),
+                                 functools.partial(Quiet, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield root, f'http://127.0.0.1:{server.server_address[1]}'
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

@@ -5,10 +5,11 @@ Examples::
     python tools/make_synthetic_data.py det data/synthetic_coco
     python tools/make_synthetic_data.py seg data/synthetic_cityscapes \
         --num-train 200 --num-val 50 --seed 0 --image-size 256 512
+    python tools/make_synthetic_data.py det data/coco --coco-layout --image-size 800 1333
 """
 import argparse
 
-from synthetic import generate_cityscapes_segmentation, generate_coco_detection
+from synthetic import generate_cityscapes_segmentation, generate_coco_detection, to_coco2017_layout
 
 DEFAULTS = {
     'det': dict(num_train=400, num_val=100, image_size=(256, 256)),
@@ -35,12 +36,19 @@ def parse_args() -> argparse.Namespace:
         metavar=('H', 'W'),
         help='image height and width (det 256 256, seg 256 512)')
     parser.add_argument(
+        '--coco-layout', action='store_true',
+        help='det: the COCO 2017 layout the shipped COCO configs read (train2017/, '
+        'annotations/instances_train2017.json, COCO category names), a stand-in for data/coco')
+    parser.add_argument(
         '--no-progress', action='store_true', help='hide the progress bar')
     return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
+    if args.coco_layout and args.task != 'det':
+        raise SystemExit('--coco-layout is for det: the seg set is already in the Cityscapes '
+                         'layout')
     kwargs = dict(DEFAULTS[args.task])
     for key in ('num_train', 'num_val', 'image_size'):
         if getattr(args, key) is not None:
@@ -48,6 +56,8 @@ def main() -> None:
     kwargs.update(seed=args.seed, progress=not args.no_progress)
     if args.task == 'det':
         summary = generate_coco_detection(args.out_dir, **kwargs)
+        if args.coco_layout:
+            to_coco2017_layout(args.out_dir)
         counts = ', '.join(f"{split} {summary[split]['num_images']} images / "
                            f"{summary[split]['num_annotations']} boxes"
                            for split in ('train', 'val'))
