@@ -7,7 +7,8 @@
 # Order matters: torch first (the CPU build on disk; an unpinned torch would pull a multi-GB CUDA
 # build), then the build tools, then mmcv built from its sdist with the compiled ops, then the rest.
 # The first mmcv build takes ~10 minutes on 2 cores; pip caches the wheel, so later runs on the
-# same machine take seconds. Never add --no-cache-dir here.
+# same machine take seconds. Never add --no-cache-dir to the CPU build (only a CUDA build skips
+# the cache, which may hold a CPU-only wheel of the same version).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -82,7 +83,7 @@ else
   NO_CACHE=()
   if [ "${FORCE_CUDA:-0}" = 1 ]; then NO_CACHE=(--no-cache-dir); fi
   log "building mmcv==2.1.0 with ops, CUDA ops: ${FORCE_CUDA:-0} (~10 min on 2 cores CPU-only,"
-  log "longer with CUDA; pip caches the wheel afterwards)"
+  log "longer with CUDA; pip caches a CPU-only wheel afterwards)"
   "${PIP[@]}" 'numpy' 'opencv-python' 'packaging' 'pyyaml' 'addict' 'yapf' 'mmengine>=0.10.7,<0.11'
   MMCV_WITH_OPS=1 FORCE_CUDA="${FORCE_CUDA:-0}" MAX_JOBS="${MAX_JOBS:-2}" \
     "$PY" -m pip install --disable-pip-version-check --no-build-isolation ${NO_CACHE[@]+"${NO_CACHE[@]}"} \
