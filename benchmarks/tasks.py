@@ -161,7 +161,8 @@ def _weight_label(arm: str, weight: float) -> str:
 QUICK = Schedule(teacher_iters=60, student_iters=30, seeds=(0, ), fit_batches=2)
 SEEDS = (0, 1, 2, 3, 4)
 # The teachers train once (reused by every KD run and by reruns), so they train far longer than
-# the students; the lengths are the calibrated ones of benchmarks/calibration_notes.md.
+# the students; the lengths are the calibrated ones of
+# benchmarks/studies/calibration/calibration_notes.md.
 DET_SCHEDULES = dict(
     full=Schedule(teacher_iters=3000, student_iters=300, seeds=SEEDS, fit_batches=20),
     quick=QUICK)
@@ -187,8 +188,9 @@ def method_name(arm: str) -> str:
 
 
 # What both detection pairs share: the data (easier than the demo set so that a from-scratch
-# RetinaNet learns it on 2 CPU cores, calibration_notes.md: no 8-16 px shapes, solid colours,
-# fewer shapes / distractors), the metric, the shipped default and the schedules.
+# RetinaNet learns it on 2 CPU cores, studies/calibration/calibration_notes.md: no 8-16 px
+# shapes, solid colours, fewer shapes / distractors), the metric, the shipped default and the
+# schedules.
 DETECTION = dict(
     kind='det',
     data_root='data/bench/synthetic_coco_128_solid',

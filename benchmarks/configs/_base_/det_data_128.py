@@ -1,7 +1,8 @@
 # The benchmark's detection data: the synthetic COCO-format set at 128x128 in an easier variant
 # (no shapes under 16 px, solid colours, <= 6 shapes and <= 3 distractors per image, 1000 train
 # images; benchmarks/tasks.py), which a from-scratch RetinaNet learns within the benchmark's
-# budget on 2 CPU cores (benchmarks/calibration_notes.md). Same CocoDataset and CocoMetric.
+# budget on 2 CPU cores (benchmarks/studies/calibration/calibration_notes.md). Same CocoDataset
+# and CocoMetric.
 _base_ = '../../../configs/_base_/datasets/synthetic_coco_detection.py'
 data_root = 'data/bench/synthetic_coco_128_solid/'
 image_scale = (128, 128)

@@ -7,5 +7,5 @@ _base_ = [
 data_preprocessor = dict(size=_base_.crop_size)
 model = dict(data_preprocessor=data_preprocessor)
 # From scratch at this budget, lr 1e-3 is too low: a 500-iteration student gains +6.4 mIoU at
-# 4e-3 (8e-3: past the optimum; calibration_notes.md).
+# 4e-3 (8e-3: past the optimum; benchmarks/studies/calibration/calibration_notes.md).
 optim_wrapper = dict(optimizer=dict(lr=0.004))

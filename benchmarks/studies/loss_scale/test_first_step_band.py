@@ -1,15 +1,14 @@
-"""benchmarks/first_step_band.py: each swept weight at its first-step KD/task ratio, the
-weights that meet #11's quality criteria, and the narrowest band holding one per family."""
+"""The study's checks of first_step_band.py (not part of the test suite; run with
+``pytest benchmarks/studies/loss_scale``): each swept weight at its first-step KD/task ratio,
+the weights that meet the quality criteria, and the narrowest band holding one per family."""
 import json
 import subprocess
 import sys
 
 import pytest
 
-from conftest import REPO_ROOT
-
-sys.path.insert(0, str(REPO_ROOT))
-from benchmarks import first_step_band as fsb  # noqa: E402
+from benchmarks.quality import REPO_ROOT
+from benchmarks.studies.loss_scale import first_step_band as fsb
 
 
 def _row(arm, group, seed, metric, label='', step1=None, task='det-yolox'):
@@ -80,29 +79,10 @@ def test_committed_band_is_what_the_committed_runs_give():
     assert (fsb.RESULTS / 'first_step_band.md').read_text().count('(the default)') == 5
 
 
-def test_readme_quotes_the_committed_band():
-    committed = json.loads((fsb.RESULTS / 'first_step_band.json').read_text())
-    readme = ' '.join((REPO_ROOT / 'docs/benchmarks/loss_scale_study.md').read_text().split())
-    bands = committed['narrowest']
-    assert f"**{bands['all']['good']['band']:.0f}x**" in readme
-    assert f"({bands['detection']['good']['band']:.0f}x among the four detectors)" in readme
-    assert f"PSPNet at x4 ({bands['all']['beats_baseline']['band']:.1f}x)" in readme
-    defaults = {family: next(e for e in entries if e['factor'] == 1)['ratio_step1']
-                for family, entries in committed['families'].items()}
-    assert (f"{defaults['det']:.1f}x (RetinaNet), {defaults['det-rtmdet']:.0f}x (RTMDet; "
-            in readme)
-    assert (f"{defaults['det-yolox']:.2f}x (YOLOX), {defaults['det-frcnn']:.2f}x (Faster R-CNN) "
-            f"and {defaults['seg']:.2f}x (PSPNet" in readme)
-    rtmdet = committed['first_steps']['det-rtmdet'].values()
-    assert f'{min(rtmdet):.0f}x to {max(rtmdet):.0f}x over the seeds' in readme
-    gaps = max(v for v in committed['linearity'].values() if v is not None)
-    assert f'({100 * gaps:.1f} % at most off' in readme
-
-
 def test_stored_first_steps_that_do_not_fit_are_refused(tmp_path):
     """``--first-steps-from``: a missing file, or one whose seeds are not the runs', stops the
     script before it writes anything, naming the file and what to give instead."""
-    script = [sys.executable, str(REPO_ROOT / 'benchmarks/first_step_band.py')]
+    script = [sys.executable, fsb.__file__]
     missing = subprocess.run([*script, '--first-steps-from', str(tmp_path / 'none.json')],
                              capture_output=True, text=True, cwd=REPO_ROOT)
     assert missing.returncode == 2 and 'no such file' in missing.stderr, missing.stderr

@@ -5,17 +5,21 @@
 # compare with that task's committed quality.json. It asks how far a task's weight can move
 # before the student loses: what a rule that scales the weight per detector (e.g. by its first
 # task loss; the default's first-step KD/task ratio spans 111x across the benchmark's four
-# detector families, benchmarks/results/first_step_band.md) would need.
+# detector families, results/first_step_band.md) would need.
 # Usage, with the .venv active and the task's teacher trained (python benchmarks/run.py
 # --tasks TASK --parts quality --arms teacher):
-#   bash benchmarks/weight_probe.sh TASK "WEIGHT..." SEED...
-# Appends one JSON line per run to benchmarks/results/weight_probe.jsonl; logs in
-# benchmarks/work/weight_probe/.
+#   bash benchmarks/studies/loss_scale/weight_probe.sh TASK "WEIGHT..." SEED...
+# Appends one JSON line per run to benchmarks/studies/loss_scale/results/weight_probe.jsonl;
+# logs in benchmarks/work/weight_probe/.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+if [ $# -lt 3 ] || [ "$1" = -h ] || [ "$1" = --help ]; then
+  sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
+  case "${1:-}" in -h|--help) exit 0 ;; *) exit 1 ;; esac
+fi
+cd "$(dirname "$0")/../../.."
 TASK=$1 WEIGHTS=$2
 shift 2
-OUT=benchmarks/results/weight_probe.jsonl
+OUT=benchmarks/studies/loss_scale/results/weight_probe.jsonl
 WORK=benchmarks/work/weight_probe/$TASK
 TEACHER=$(python -c "import json; print(json.load(open('benchmarks/work/$TASK/teacher/result.json'))['checkpoint'])" 2>/dev/null) \
   || { echo "No trained $TASK teacher: run python benchmarks/run.py --tasks $TASK --parts quality --arms teacher first" >&2; exit 1; }

@@ -5,11 +5,16 @@
 # The benchmark's det student and RdimKD-R arm, its trained teacher (`make bench`, or
 # `python benchmarks/run.py --arms teacher --tasks det`, first), 300 iterations, the benchmark's
 # schedule and grad clipping (max_norm 10), SGD lr 0.02 momentum 0.9 weight decay 1e-4.
-# Usage, with the .venv active: bash benchmarks/sgd_probe.sh SEED...
-# Appends one JSON line per run to benchmarks/results/sgd_probe.jsonl; logs in benchmarks/work/.
+# Usage, with the .venv active: bash benchmarks/studies/loss_scale/sgd_probe.sh SEED...
+# Appends one JSON line per run to benchmarks/studies/loss_scale/results/sgd_probe.jsonl; logs in
+# benchmarks/work/sgd_probe/.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-OUT=benchmarks/results/sgd_probe.jsonl
+if [ $# -lt 1 ] || [ "$1" = -h ] || [ "$1" = --help ]; then
+  sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
+  case "${1:-}" in -h|--help) exit 0 ;; *) exit 1 ;; esac
+fi
+cd "$(dirname "$0")/../../.."
+OUT=benchmarks/studies/loss_scale/results/sgd_probe.jsonl
 WORK=benchmarks/work/sgd_probe
 # The benchmark's own teacher checkpoint and student schedule (benchmarks/tasks.py), so that
 # the probe changes nothing but the optimizer.

@@ -1,6 +1,6 @@
 """Loss scale across pairs: the first KD/task loss ratio of 8 zoo pairs, with each loss form.
 
-    python benchmarks/loss_scale.py
+    python benchmarks/studies/loss_scale/loss_scale.py
 
 Builds 8 zoo pairs (random teachers with the libraries' initialisation and batch-norm
 statistics of their own activations, as a trained teacher has them; no pretrained weights),
@@ -8,13 +8,12 @@ takes the first training step at loss_weight 1, k = C_t / 4, with the projection
 shipped default (RdimKD-R for detection; RdimKD-A for segmentation, its autoencoder fitted as
 the default's hook fits it), with the standardised, teacher-normalised and raw loss, and the
 ratio at that default (the standardised loss of its levels, at its weight:
-``configs/_base_/distill/``), and writes
-``benchmarks/results/loss_scale.{json,md}``, which
-the README's "Loss scale" table quotes. Then trains each pair at its task's shipped default for
-the steps the distiller's start-of-training check averages, with the student config's own
-optimizer and warm-up (:func:`start_ratios`). ``tests/test_loss_scale.py`` checks the same
-measurements. About 5 minutes on 2 cores.
+``configs/_base_/distill/``), and writes ``results/loss_scale.{json,md}`` next to this script.
+Then trains each pair at its task's shipped default for the steps the distiller's
+start-of-training check averages, with the student config's own optimizer and warm-up
+(:func:`start_ratios`). About 5 minutes on 2 cores.
 """
+import argparse
 import functools
 import json
 import math
@@ -32,7 +31,8 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import PARAM_SCHEDULERS, init_default_scope
 from mmengine.runner import set_random_seed
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[3]
+RESULTS = Path(__file__).resolve().parent / 'results'
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
@@ -252,6 +252,7 @@ def start_ratios(pair: tuple, tmp_path: Path,
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.split('\n\n')[0]).parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for pair in PAIRS:
@@ -265,10 +266,9 @@ def main() -> None:
         for key, values in (('at_default', [r['at_default'] for r in of_scope]),
                             ('start_mean', [r['start']['mean'] for r in of_scope])):
             band[f'{key}_{scope}'] = max(values) / min(values)
-    data = dict(command='python benchmarks/loss_scale.py', date=time.strftime('%Y-%m-%d'),
-                rows=rows, band=band)
-    results = REPO_ROOT / 'benchmarks' / 'results'
-    (results / 'loss_scale.json').write_text(json.dumps(data, indent=2))
+    data = dict(command='python benchmarks/studies/loss_scale/loss_scale.py',
+                date=time.strftime('%Y-%m-%d'), rows=rows, band=band)
+    (RESULTS / 'loss_scale.json').write_text(json.dumps(data, indent=2))
     lines = [f'Written by `{data["command"]}` on {data["date"]}; first KD / task loss at '
              'loss_weight 1, k = C_t / 4, with each `normalize`.\n',
              "| teacher -> student | 'standardize' | 'teacher' | None (raw) | task loss "
@@ -303,7 +303,7 @@ def main() -> None:
     lines += ['', f'Band over the {steps} steps: {band["start_mean_mmdet"]:.0f}x among the '
               f'detection pairs, {band["start_mean_mmseg"]:.2f}x among the segmentation pairs; '
               f'the start-of-training warning fires on {warned} of {len(rows)} pairs.\n']
-    (results / 'loss_scale.md').write_text('\n'.join(lines))
+    (RESULTS / 'loss_scale.md').write_text('\n'.join(lines))
     print('\n'.join(lines))
 
 

@@ -10,7 +10,7 @@ benchmark's five families (RetinaNet, RTMDet, YOLOX, Faster R-CNN, PSPNet), puts
 weight at its first-step ratio, marks the weights that meet the quality criteria, and finds
 the narrowest band that holds one such weight of every family::
 
-    python benchmarks/first_step_band.py
+    python benchmarks/studies/loss_scale/first_step_band.py
 
 The first step's losses come before any update, so there the KD loss is proportional to the
 weight and the task loss does not depend on it: a run at ``f`` times the default weight starts
@@ -22,10 +22,11 @@ reading, into ``benchmarks/work/first_steps/``)::
 
     python benchmarks/run.py --tasks det det-rtmdet --parts quality --arms teacher  # if needed
 
-``--first-steps-from results/first_step_band.json`` takes them from the committed output
-instead (e.g. to add rows of ``weight_probe.sh`` without retraining those teachers).
+``--first-steps-from benchmarks/studies/loss_scale/results/first_step_band.json`` takes them
+from the committed output instead (e.g. to add rows of ``weight_probe.sh`` without retraining
+those teachers).
 
-Writes ``benchmarks/results/first_step_band.{json,md}``.
+Writes ``benchmarks/studies/loss_scale/results/first_step_band.{json,md}``.
 """
 import argparse
 import itertools
@@ -41,18 +42,21 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 if __package__ in (None, ''):  # run as a script
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
 from benchmarks.quality import REPO_ROOT, plan_runs, start_reading  # noqa: E402
 from benchmarks.tasks import TASKS, method_name  # noqa: E402
 from rdimkd_mm.models.distillers import KDScaleMonitor  # noqa: E402
 
-RESULTS = REPO_ROOT / 'benchmarks/results'
+#: The benchmark's committed results, which this study reads.
+BENCHMARK_RESULTS = REPO_ROOT / 'benchmarks/results'
+#: This study's results: the probe's rows it reads and the report it writes.
+RESULTS = Path(__file__).resolve().parent / 'results'
 #: Each family's committed quality results (its default arm's sweep on seeds 0-4).
-FAMILIES = {'det': RESULTS, 'det-rtmdet': RESULTS / 'det_rtmdet',
-            'det-yolox': RESULTS / 'det_yolox', 'det-frcnn': RESULTS / 'det_frcnn',
-            'seg': RESULTS / 'seg_a_sweep'}
-#: Weights beyond the sweep, from ``benchmarks/weight_probe.sh`` (same teacher, seeds, schedule).
+FAMILIES = {'det': BENCHMARK_RESULTS, 'det-rtmdet': BENCHMARK_RESULTS / 'det_rtmdet',
+            'det-yolox': BENCHMARK_RESULTS / 'det_yolox',
+            'det-frcnn': BENCHMARK_RESULTS / 'det_frcnn', 'seg': BENCHMARK_RESULTS / 'seg_a_sweep'}
+#: Weights beyond the sweep, from ``weight_probe.sh`` (same teacher, seeds, schedule).
 PROBE = RESULTS / 'weight_probe.jsonl'
 BAND = 10.0  # the band #11 asks for
 
@@ -246,12 +250,14 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--first-steps-from', metavar='JSON', type=Path,
         help='take the first-step ratios of the default arms whose runs did not log them from '
-        'this earlier output (e.g. the committed results/first_step_band.json) instead of '
+        'this earlier output (e.g. the committed '
+        'benchmarks/studies/loss_scale/results/first_step_band.json) instead of '
         'rerunning their first steps, which needs those families\' trained teachers')
     args = parser.parse_args()
     if args.first_steps_from is not None and not args.first_steps_from.is_file():
         parser.error(f'--first-steps-from {args.first_steps_from}: no such file; give an earlier '
-                     'output of this script, e.g. benchmarks/results/first_step_band.json')
+                     'output of this script, e.g. '
+                     'benchmarks/studies/loss_scale/results/first_step_band.json')
     return args
 
 
@@ -276,7 +282,7 @@ def main() -> None:
             first_steps[family] = rerun_first_steps(family)
     result = analyse(quality, probe, first_steps)
     result['date'] = time.strftime('%Y-%m-%d')
-    command = 'python benchmarks/first_step_band.py'
+    command = 'python benchmarks/studies/loss_scale/first_step_band.py'
     (RESULTS / 'first_step_band.json').write_text(json.dumps(result, indent=2))
     (RESULTS / 'first_step_band.md').write_text(markdown(result, command))
     print((RESULTS / 'first_step_band.md').read_text())
