@@ -12,7 +12,8 @@ from torch import nn
 from rdimkd_mm.models.distillers.point_config import check_loss_config
 from rdimkd_mm.models.losses import CWDLoss, PKDLoss
 from rdimkd_mm.utils import build_model
-from conftest import REPO_ROOT, det_data_options, run_cases, seg_data_options
+from helpers.paths import REPO_ROOT
+from helpers.tools import det_data_options, run_cases, seg_data_options
 
 PKD_ARM = 'benchmarks/configs/det/pkd.py'
 CWD_ARM = 'benchmarks/configs/seg/cwd.py'

@@ -10,11 +10,12 @@ import torch
 
 from rdimkd_mm.utils import CheckpointError
 from rdimkd_mm.utils.work_dir import latest_readable_checkpoint
-from conftest import REPO_ROOT, det_data_options, run_cases, run_tool, seg_data_options
+from helpers.models import DET_DISTILL
+from helpers.paths import REPO_ROOT
+from helpers.tools import det_data_options, run_cases, run_tool, seg_data_options
 
 DET_TEACHER = 'configs/synthetic/retinanet_r50-w32_fpn128_synthetic-coco.py'
 DET_STUDENT = 'configs/synthetic/retinanet_r18-w16_fpn64_synthetic-coco.py'
-DET_DISTILL = 'configs/rdimkd/rdimkd-r_retinanet_r50-w32_r18-w16_synthetic-coco.py'
 SEG_STUDENT = 'configs/synthetic/pspnet_r18-w16-d8_synthetic-cityscapes.py'
 
 
