@@ -1,9 +1,9 @@
 """The package's shape: files short enough to read in one sitting, and tools that use only its
 public names."""
 import ast
-from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from helpers.paths import REPO_ROOT
+
 MAX_LINES = 250
 
 

@@ -1,7 +1,7 @@
 """benchmarks/cost.py: the round-robin timing and its paired ratios."""
 import sys
 
-from conftest import REPO_ROOT
+from helpers.paths import REPO_ROOT
 
 sys.path.insert(0, str(REPO_ROOT))
 

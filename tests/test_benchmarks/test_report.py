@@ -3,7 +3,7 @@ import sys
 
 import pytest
 
-from conftest import REPO_ROOT
+from helpers.paths import REPO_ROOT
 
 sys.path.insert(0, str(REPO_ROOT))
 from benchmarks import report  # noqa: E402

@@ -10,7 +10,7 @@ from typing import List
 
 import pytest
 
-from conftest import REPO_ROOT
+from helpers.paths import REPO_ROOT
 
 RESULTS = REPO_ROOT / 'benchmarks' / 'results'
 STUDY_RESULTS = REPO_ROOT / 'benchmarks' / 'studies' / 'loss_scale' / 'results'

@@ -4,7 +4,7 @@ import sys
 import pytest
 from mmengine.config import Config
 
-from conftest import REPO_ROOT
+from helpers.paths import REPO_ROOT
 
 sys.path.insert(0, str(REPO_ROOT))
 from benchmarks.tasks import TASKS  # noqa: E402

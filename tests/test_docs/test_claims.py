@@ -16,7 +16,7 @@ from typing import Dict, Iterator, List, Set, Tuple
 import pytest
 
 from rdimkd_mm.utils import tool_args
-from conftest import REPO_ROOT
+from helpers.paths import REPO_ROOT
 
 DOCS = REPO_ROOT / 'docs'
 PAGES = sorted(p for p in DOCS.rglob('*.md') if '_build' not in p.parts)

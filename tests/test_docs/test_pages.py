@@ -5,7 +5,7 @@ import re
 import subprocess
 import sys
 
-from conftest import REPO_ROOT
+from helpers.paths import REPO_ROOT
 
 DOCS = REPO_ROOT / 'docs'
 PAGES = sorted(p for p in DOCS.rglob('*.md') if '_build' not in p.parts)

@@ -6,7 +6,8 @@ import re
 import subprocess
 import sys
 
-from conftest import REPO_ROOT, light_loader_options
+from helpers.paths import REPO_ROOT
+from helpers.tools import light_loader_options
 
 README = REPO_ROOT / 'README.md'
 QUICK_RUN = REPO_ROOT / 'docs' / 'get_started' / 'quick_run.md'

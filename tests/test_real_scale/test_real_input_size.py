@@ -12,7 +12,7 @@ from mmengine.config import Config
 
 from rdimkd_mm.utils import build_model, pretrained_inits
 from synthetic import generate_cityscapes_segmentation, generate_coco_detection, to_coco2017_layout
-from conftest import run_tool
+from helpers.tools import run_tool
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COCO = 'configs/rdimkd/coco'

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import det_data_options, run_cases
+from helpers.tools import det_data_options, run_cases
 
 STUDENT = 'configs/synthetic/retinanet_r18-w16_fpn64_synthetic-coco.py'
 DISTILL = 'configs/rdimkd/rdimkd-r_retinanet_r50-w32_r18-w16_synthetic-coco.py'

@@ -3,7 +3,7 @@
 at the detection default, with RTMDet's own AdamW and linear warm-up."""
 import sys
 
-from conftest import REPO_ROOT
+from helpers.paths import REPO_ROOT
 
 sys.path.insert(0, str(REPO_ROOT))
 from benchmarks.studies.loss_scale.loss_scale import PAIRS, start_ratios  # noqa: E402

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from conftest import REPO_ROOT
+from helpers.paths import REPO_ROOT
 
 sys.path.insert(0, str(REPO_ROOT))
 from benchmarks.studies.loss_scale.loss_scale import PAIRS, first_ratios  # noqa: E402

@@ -7,8 +7,9 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from rdimkd_mm.utils import build_model
-from conftest import REPO_ROOT, run_tool
-from train_options import runner_options
+from helpers.paths import REPO_ROOT
+from helpers.tools import run_tool
+from helpers.training import runner_options
 
 FCOS_CAFFE = 'mmdet::fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py'
 RETINA_R18 = 'mmdet::retinanet/retinanet_r18_fpn_1x_coco.py'

@@ -4,30 +4,14 @@ The fit before training (FitProjectionsHook) draws batches through the training 
 restores the Python/NumPy/torch random states, so the uninterrupted run (which fits) and the
 resumed one (which does not) see the same augmentations, with and without loader workers.
 The loss scales (``normalize='teacher'``) are fitted for every variant, so RdimKD-R's run fits
-too. RdimKD-R with no workers is tests/test_tools.py::test_distill_resume_is_exact.
+too. RdimKD-R with no workers is
+tests/test_tools/test_train_test_export.py::test_distill_resume_is_exact.
 """
-from pathlib import Path
-
 import pytest
 import torch
-from mmengine.config import Config
-from mmengine.registry import DefaultScope
 
-from rdimkd_mm.utils import build_model
-from conftest import REPO_ROOT, det_data_options, run_tool
-
-DET_DISTILL = 'configs/rdimkd/rdimkd-r_retinanet_r50-w32_r18-w16_synthetic-coco.py'
-
-
-@pytest.fixture(scope='module')
-def random_teacher(tmp_path_factory) -> Path:
-    cfg = Config.fromfile(str(REPO_ROOT / DET_DISTILL))
-    with DefaultScope.overwrite_default_scope('mmdet'):
-        torch.manual_seed(0)
-        teacher, _ = build_model(cfg.model.teacher)
-    path = tmp_path_factory.mktemp('teacher') / 'teacher.pth'
-    torch.save(dict(state_dict=teacher.state_dict()), path)
-    return path
+from helpers.models import DET_DISTILL
+from helpers.tools import det_data_options, run_tool
 
 
 @pytest.mark.parametrize('projection,workers', [('PCAProjection', 0),

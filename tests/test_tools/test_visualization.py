@@ -10,11 +10,12 @@ import pytest
 import torch
 
 from rdimkd_mm.engine.hooks.feature_vis_hook import _shared_rgb
-from conftest import REPO_ROOT, det_data_options, run_cases, seg_data_options
+from helpers.models import DET_DISTILL
+from helpers.paths import REPO_ROOT
+from helpers.tools import det_data_options, run_cases, seg_data_options
 
 DET_TEACHER = 'configs/synthetic/retinanet_r50-w32_fpn128_synthetic-coco.py'
 DET_STUDENT = 'configs/synthetic/retinanet_r18-w16_fpn64_synthetic-coco.py'
-DET_DISTILL = 'configs/rdimkd/rdimkd-r_retinanet_r50-w32_r18-w16_synthetic-coco.py'
 SEG_TEACHER = 'configs/synthetic/pspnet_r50-w32-d8_synthetic-cityscapes.py'
 SEG_DISTILL = 'configs/rdimkd/rdimkd-a_pspnet_r50-w32_r18-w16_synthetic-cityscapes.py'
 # mmdet's own tools/, installed inside the package (they are not scripts on the PATH).

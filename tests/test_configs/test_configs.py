@@ -1,13 +1,14 @@
 """Every shipped config parses, and every distillation config distils with the measured default.
-Each distillation config also trains through tools/train.py: tests/test_runner_pairs.py."""
+Each distillation config also trains through tools/train.py:
+tests/test_tools/test_runner_pairs.py."""
 from pathlib import Path
 
 import pytest
 from mmengine.config import Config
 
 import rdimkd_mm  # noqa: F401
+from helpers.paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 ALL_CONFIGS = sorted(p for p in (REPO_ROOT / 'configs').rglob('*.py') if '_base_' not in p.parts)
 DISTILL_CONFIGS = [p for p in ALL_CONFIGS if 'rdimkd' in p.parts]
 

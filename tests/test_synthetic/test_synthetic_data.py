@@ -10,8 +10,8 @@ import pytest
 
 from synthetic import (SYNTHETIC_COCO_CLASSES, generate_cityscapes_segmentation,
                        generate_coco_detection)
+from helpers.paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 CITYSCAPES_LABELS = set(range(19)) | {255}
 
 

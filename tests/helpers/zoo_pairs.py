@@ -1,6 +1,6 @@
 """Teacher-student pairs from mmdet's and mmseg's own model zoos that the suite trains through
-mmengine's Runner (tests/test_runner_pairs.py): the single list the docs' table of tested
-pairs is generated from (:func:`markdown_table`).
+mmengine's Runner (tests/test_tools/test_runner_pairs.py): the single list the docs' table of
+tested pairs is generated from (:func:`markdown_table`).
 
 Each pair is written as the distillation config a user would write (:func:`distill_config`):
 the student's zoo config as ``_base_``, its ``model`` replaced by a ``FeatureDistiller`` with the
@@ -182,7 +182,7 @@ def distill_config(pair: ZooPair, teacher_checkpoint: str,
                      for p in pair.points)
     probe = '' if probe_size is None else f'\n    probe_size={tuple(probe_size)},'
     covers = textwrap.fill(pair.covers, 98, initial_indent='# ', subsequent_indent='# ')
-    return f"""# RdimKD-R, generated from tests/zoo_pairs.py ({pair.id}):
+    return f"""# RdimKD-R, generated from tests/helpers/zoo_pairs.py ({pair.id}):
 # teacher {pair.teacher}
 # student {pair.student}
 {covers}

@@ -1,7 +1,8 @@
 """The ``--cfg-options`` that run a distillation config through ``tools/train.py`` on the tiny
 synthetic sets: what a user without the data, the teacher weights or internet changes on the
 command line (the data, the input size, the student's pretrained init, light loaders, no
-validation). Used by tests/test_runner_pairs.py and tests/test_inspect_tools.py."""
+validation). Used by tests/test_tools/test_runner_pairs.py and
+tests/test_tools/test_inspect_tools.py."""
 from pathlib import Path
 from typing import Dict, List, Optional
 

@@ -12,17 +12,17 @@ from pathlib import Path
 import mmengine.runner.checkpoint as mmengine_checkpoint
 import pytest
 import torch
-from mmengine.config import Config
 from mmengine.logging import HistoryBuffer, MessageHub
 from mmengine.runner import CheckpointLoader
 
 import rdimkd_mm
-from rdimkd_mm.utils import CheckpointError, build_model, read_checkpoint, read_state_dict
+from rdimkd_mm.utils import CheckpointError, read_checkpoint, read_state_dict
 from rdimkd_mm.utils.safe_loading import load_from_safe_local
-from conftest import REPO_ROOT, det_data_options, run_cases
+from helpers.models import DET_DISTILL
+from helpers.paths import REPO_ROOT
+from helpers.tools import det_data_options, run_cases
 
 DET_STUDENT = 'configs/synthetic/retinanet_r18-w16_fpn64_synthetic-coco.py'
-DET_DISTILL = 'configs/rdimkd/rdimkd-r_retinanet_r50-w32_r18-w16_synthetic-coco.py'
 
 
 class RunsCode:
@@ -213,15 +213,6 @@ assert loader.__module__ == {module!r}, loader.__module__
 CheckpointLoader.load_checkpoint({path!r})
 assert 'rdimkd_mm' not in __import__('sys').modules
 '''
-
-
-@pytest.fixture(scope='module')
-def random_teacher(tmp_path_factory) -> Path:
-    """The distillation config's teacher with random weights (loads, so the distiller builds)."""
-    path = tmp_path_factory.mktemp('teacher') / 'teacher.pth'
-    teacher, _ = build_model(Config.fromfile(str(REPO_ROOT / DET_DISTILL)).model.teacher)
-    torch.save(dict(state_dict=teacher.state_dict()), path)
-    return path
 
 
 @pytest.mark.parametrize('attack', ['TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1', 'mmengine loader '

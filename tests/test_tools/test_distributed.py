@@ -18,9 +18,11 @@ from mmengine.registry import init_default_scope
 
 import rdimkd_mm  # noqa: F401
 from rdimkd_mm.engine.projection_fit import fit_projections, fitted_state_dict
-from conftest import REPO_ROOT, det_data_options
-from test_distiller import (RETINA_STUDENT, RETINA_TEACHER, build_distiller, fpn_point, model_cfg,
-                            raw_batch, save_teacher)
+from helpers.distillers import (RETINA_STUDENT, RETINA_TEACHER, build_distiller, fpn_point,
+                                model_cfg, raw_batch)
+from helpers.models import save_random_model
+from helpers.paths import REPO_ROOT
+from helpers.tools import det_data_options
 
 WORLD_SIZE = 2
 DET_DISTILL = 'rdimkd-r_retinanet_r50-w32_r18-w16_synthetic-coco.py'
@@ -58,7 +60,7 @@ def worker(rank: int, tmp: str, checkpoint: str) -> None:
 
 def test_two_ranks_agree(tmp_path: Path):
     init_default_scope('mmdet')
-    checkpoint = save_teacher(model_cfg(RETINA_TEACHER), tmp_path / 'teacher.pth')
+    checkpoint = save_random_model(model_cfg(RETINA_TEACHER), tmp_path / 'teacher.pth')
     os.environ.setdefault('MASTER_ADDR', '127.0.0.1')
     mp.spawn(worker, args=(str(tmp_path), checkpoint), nprocs=WORLD_SIZE, join=True)
     ranks = [torch.load(tmp_path / f'rank{r}.pth') for r in range(WORLD_SIZE)]
@@ -97,17 +99,18 @@ def test_dist_train_sh_runs_two_cpu_ranks(det_root, tmp_path: Path):
     """`bash tools/dist_train.sh CONFIG 2` on a machine without GPUs: 2 gloo ranks fit the same
     PCA projections, end with the same student, and only rank 0 writes checkpoints and logs."""
     init_default_scope('mmdet')
-    teacher = save_teacher(model_cfg(RETINA_TEACHER), tmp_path / 'teacher.pth')
+    teacher = save_random_model(model_cfg(RETINA_TEACHER), tmp_path / 'teacher.pth')
     config = tmp_path / 'dist.py'
     config.write_text(
         f"_base_ = '{REPO_ROOT / 'configs/rdimkd/' / DET_DISTILL}'\n"
-        "custom_imports = dict(imports=['rank_state_hook'], allow_failed_imports=False)\n"
+        "custom_imports = dict(imports=['helpers.rank_state_hook'], allow_failed_imports=False)\n"
         "custom_hooks = [dict(type='rdimkd_mm.FitProjectionsHook', num_batches=2),\n"
         "                dict(type='RankStateHook')]\n")
     work_dir = tmp_path / 'work'
     (work_dir / 'rank_state').mkdir(parents=True)
     env = dict(os.environ, PYTHON=sys.executable, PORT=str(free_port()),
-               PYTHONPATH=str(REPO_ROOT / 'tests'), PYTHONWARNINGS='ignore')
+               PYTHONWARNINGS='ignore',
+               PYTHONPATH=os.pathsep.join([str(REPO_ROOT / 'tests'), str(REPO_ROOT)]))
     result = subprocess.run(
         ['bash', 'tools/dist_train.sh', str(config), '2', '--work-dir', str(work_dir),
          '--no-teacher-eval', '--cfg-options', f'model.teacher_checkpoint={teacher}',

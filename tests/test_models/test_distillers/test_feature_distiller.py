@@ -1,128 +1,20 @@
-"""FeatureDistiller on small mmdet pairs: freezing, gradients, early exit, errors, fitting."""
-from pathlib import Path
-
+"""FeatureDistiller on small mmdet pairs: freezing, gradients, early exit, errors."""
 import pytest
 import torch
-from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
-from mmengine.registry import init_default_scope
-from mmengine.structures import InstanceData
 
-import rdimkd_mm  # noqa: F401
-from rdimkd_mm.engine.projection_fit import (fit_projections, fitted_state_dict, load_projections,
-                                             losses_to_fit)
-from rdimkd_mm.models.task_modules import TeacherInputAdapter
-from rdimkd_mm.registry import MODELS
-from rdimkd_mm.utils import build_model, resolve_config_path
+from helpers.distillers import (RETINA_STUDENT, RETINA_TEACHER, build_distiller, faster_rcnn_cfg,
+                                fcos_cfg, fpn_point, model_cfg, raw_batch, total, train_losses)
+from helpers.models import save_random_model
+from helpers.paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-RETINA_STUDENT = REPO_ROOT / 'configs/_base_/models/retinanet_r18-w16_fpn64.py'
-RETINA_TEACHER = REPO_ROOT / 'configs/_base_/models/retinanet_r50-w32_fpn128.py'
-SIZE = 128
-
-
-def model_cfg(path) -> dict:
-    return Config.fromfile(str(path)).model.to_dict()
-
-
-def tiny_resnet(depth: int, width: int) -> dict:
-    return dict(type='ResNet', depth=depth, base_channels=width, num_stages=4,
-                out_indices=(0, 1, 2, 3), frozen_stages=-1, norm_eval=False, style='pytorch',
-                norm_cfg=dict(type='BN', requires_grad=True), init_cfg=None)
-
-
-def stage_channels(depth: int, width: int) -> list:
-    expansion = 1 if depth in (18, 34) else 4
-    return [width * expansion * 2**i for i in range(4)]
-
-
-def fcos_cfg(depth: int, width: int, neck: int) -> dict:
-    path = resolve_config_path('mmdet::fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py')
-    cfg = Config.fromfile(path).model.to_dict()
-    cfg['data_preprocessor'] = model_cfg(RETINA_STUDENT)['data_preprocessor']
-    cfg['backbone'] = tiny_resnet(depth, width)
-    cfg['neck'].update(in_channels=stage_channels(depth, width), out_channels=neck)
-    cfg['bbox_head'].update(num_classes=8, in_channels=neck, feat_channels=neck, stacked_convs=2)
-    return cfg
-
-
-def faster_rcnn_cfg(depth: int, width: int, neck: int) -> dict:
-    path = resolve_config_path('mmdet::_base_/models/faster-rcnn_r50_fpn.py')
-    cfg = Config.fromfile(path).model.to_dict()
-    cfg['backbone'] = tiny_resnet(depth, width)
-    cfg['neck'].update(in_channels=stage_channels(depth, width), out_channels=neck)
-    cfg['rpn_head'].update(in_channels=neck, feat_channels=neck)
-    cfg['roi_head']['bbox_roi_extractor']['out_channels'] = neck
-    cfg['roi_head']['bbox_head'].update(in_channels=neck, fc_out_channels=64, num_classes=8)
-    return cfg
-
-
-@pytest.fixture(autouse=True)
-def mmdet_scope():
-    init_default_scope('mmdet')
-
-
-def save_teacher(cfg: dict, path: Path) -> str:
-    torch.manual_seed(0)
-    teacher, _ = build_model(cfg)
-    torch.save(dict(state_dict=teacher.state_dict()), path)
-    return str(path)
-
-
-def fpn_point(k: int = 16, projection: str = 'rdimkd_mm.RandomProjection', **loss) -> dict:
-    return dict(name='fpn', student='neck', teacher='neck',
-                loss=dict(type='rdimkd_mm.RdimKDLoss', projection=dict(type=projection, k=k),
-                          **loss))
-
-
-def build_distiller(student: dict, teacher: dict, checkpoint: str, distill=None, fit=True,
-                    **kwargs):
-    """The distiller, with its projections and loss scales fitted on one batch if ``fit``."""
-    distiller = MODELS.build(dict(type='rdimkd_mm.FeatureDistiller', student=student,
-                                  teacher=teacher, teacher_checkpoint=checkpoint,
-                                  distill=distill or [fpn_point()], probe_size=(SIZE, SIZE),
-                                  **kwargs))
-    if fit:
-        fit_projections(distiller, [raw_batch(seed=9)], num_batches=1, progress=False)
-    return distiller
-
-
-@pytest.fixture(scope='module')
-def retina_checkpoint(tmp_path_factory) -> str:
-    init_default_scope('mmdet')
-    return save_teacher(model_cfg(RETINA_TEACHER), tmp_path_factory.mktemp('t') / 'teacher.pth')
+pytestmark = pytest.mark.usefixtures('mmdet_scope')
 
 
 @pytest.fixture
 def retina_distiller(retina_checkpoint):
     torch.manual_seed(0)
     return build_distiller(model_cfg(RETINA_STUDENT), model_cfg(RETINA_TEACHER), retina_checkpoint)
-
-
-def raw_batch(n: int = 2, seed: int = 0) -> dict:
-    """A dataloader-style batch: uint8 images and data samples with ground truth boxes."""
-    from mmdet.structures import DetDataSample
-    generator = torch.Generator().manual_seed(seed)
-    inputs, samples = [], []
-    for _ in range(n):
-        inputs.append(torch.randint(0, 256, (3, SIZE, SIZE), generator=generator,
-                                    dtype=torch.uint8))
-        sample = DetDataSample(metainfo=dict(img_shape=(SIZE, SIZE), ori_shape=(SIZE, SIZE),
-                                             scale_factor=(1.0, 1.0), img_id=0))
-        sample.gt_instances = InstanceData(
-            bboxes=torch.tensor([[10., 12., 60., 70.], [64., 30., 120., 100.]]),
-            labels=torch.tensor([1, 3]))
-        samples.append(sample)
-    return dict(inputs=inputs, data_samples=samples)
-
-
-def train_losses(distiller, batch=None) -> dict:
-    data = distiller.data_preprocessor(batch or raw_batch(), True)
-    return distiller(**data, mode='loss')
-
-
-def total(losses: dict) -> torch.Tensor:
-    return sum(sum(v) if isinstance(v, list) else v for k, v in losses.items() if 'loss' in k)
 
 
 def test_loss_has_task_and_kd_terms(retina_distiller):
@@ -203,7 +95,7 @@ def test_predict_uses_the_student(retina_distiller):
 def test_one_training_step_for_other_detectors(pair, tmp_path):
     make = dict(fcos=fcos_cfg, faster_rcnn=faster_rcnn_cfg)[pair]
     student, teacher = make(18, 16, 64), make(18, 32, 96)  # different FPN channels
-    checkpoint = save_teacher(teacher, tmp_path / 'teacher.pth')
+    checkpoint = save_random_model(teacher, tmp_path / 'teacher.pth')
     distiller = build_distiller(student, teacher, checkpoint, distill=[
         fpn_point(k=16),
         dict(name='c5', student='backbone[3]', teacher='backbone[3]',
@@ -220,54 +112,6 @@ def test_one_training_step_for_other_detectors(pair, tmp_path):
     assert not torch.equal(before, distiller.student.backbone.conv1.weight)
 
 
-def test_pca_projection_is_fitted_on_teacher_features(retina_checkpoint):
-    distiller = build_distiller(model_cfg(RETINA_STUDENT), model_cfg(RETINA_TEACHER),
-                                retina_checkpoint, fit=False,
-                                distill=[fpn_point(k=8, projection='rdimkd_mm.PCAProjection')])
-    with pytest.raises(RuntimeError, match='FitProjectionsHook'):
-        train_losses(distiller)
-    assert set(losses_to_fit(distiller)) == {'fpn'}
-    fit_projections(distiller, [raw_batch(seed=s) for s in range(3)], num_batches=2,
-                    progress=False)
-    assert losses_to_fit(distiller) == {}
-    projection = distiller.distill_losses['fpn'].projections[0]
-    torch.testing.assert_close(projection.weight.t() @ projection.weight, torch.eye(8),
-                               atol=1e-4, rtol=0)
-    assert train_losses(distiller)['loss_kd_fpn'] > 0
-
-
-def test_projections_file_round_trip(retina_checkpoint, tmp_path):
-    pca = [fpn_point(k=8, projection='rdimkd_mm.PCAProjection')]
-    fitted = build_distiller(model_cfg(RETINA_STUDENT), model_cfg(RETINA_TEACHER),
-                             retina_checkpoint, distill=pca)
-    torch.save(dict(state_dict=fitted_state_dict(fitted)), tmp_path / 'pca.pth')
-    loaded = build_distiller(model_cfg(RETINA_STUDENT), model_cfg(RETINA_TEACHER),
-                             retina_checkpoint, distill=pca, fit=False)
-    load_projections(loaded, str(tmp_path / 'pca.pth'))
-    assert losses_to_fit(loaded) == {}
-    for key, value in fitted_state_dict(fitted).items():
-        assert torch.equal(value, fitted_state_dict(loaded)[key]), key
-    other = build_distiller(model_cfg(RETINA_STUDENT), model_cfg(RETINA_TEACHER),
-                            retina_checkpoint, fit=False,
-                            distill=[fpn_point(k=4, projection='rdimkd_mm.PCAProjection')])
-    with pytest.raises(ValueError, match='does not match'):
-        load_projections(other, str(tmp_path / 'pca.pth'))
-
-
-def test_teacher_input_is_renormalised_for_a_different_preprocessor():
-    from mmdet.models.data_preprocessors import DetDataPreprocessor
-    student = DetDataPreprocessor(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375],
-                                  bgr_to_rgb=True, pad_size_divisor=32)
-    teacher = DetDataPreprocessor(mean=[103.53, 116.28, 123.675], std=[1.0, 1.0, 1.0],
-                                  bgr_to_rgb=False, pad_size_divisor=32)
-    batch = raw_batch()
-    adapted = TeacherInputAdapter(student, teacher)(student(batch, False)['inputs'])
-    torch.testing.assert_close(adapted, teacher(batch, False)['inputs'], atol=1e-3, rtol=1e-5)
-    same = TeacherInputAdapter(student, student)
-    inputs = student(batch, False)['inputs']
-    assert same(inputs) is inputs
-
-
 # ----------------------------------------------------------------------------- clear errors
 def test_unknown_feature_name_suggests_close_names(retina_checkpoint):
     with pytest.raises(KeyError, match=r"no module 'nek'.*neck"):
@@ -282,7 +126,7 @@ def test_missing_teacher_checkpoint(tmp_path):
 
 
 def test_mismatching_teacher_checkpoint(tmp_path):
-    wrong = save_teacher(model_cfg(RETINA_STUDENT), tmp_path / 'student_as_teacher.pth')
+    wrong = save_random_model(model_cfg(RETINA_STUDENT), tmp_path / 'student_as_teacher.pth')
     with pytest.raises(RuntimeError, match='does not match'):
         build_distiller(model_cfg(RETINA_STUDENT), model_cfg(RETINA_TEACHER), wrong)
 
@@ -408,7 +252,7 @@ def test_stride_mismatch_is_refused_with_matching_slices(tmp_path):
     """Faster R-CNN's FPN gives P2-P6, RetinaNet's P3-P7: 'neck' <-> 'neck' pairs each level
     with one of twice its stride; the error proposes the slices of equal stride, which build."""
     teacher = faster_rcnn_cfg(18, 32, 64)
-    checkpoint = save_teacher(teacher, tmp_path / 'teacher.pth')
+    checkpoint = save_random_model(teacher, tmp_path / 'teacher.pth')
     with pytest.raises(ValueError) as error:
         build_distiller(model_cfg(RETINA_STUDENT), teacher, checkpoint)
     message = str(error.value)
@@ -421,7 +265,7 @@ def test_stride_mismatch_is_refused_with_matching_slices(tmp_path):
 
 def test_stride_mismatch_is_allowed_with_interpolate(tmp_path):
     teacher = faster_rcnn_cfg(18, 32, 64)
-    checkpoint = save_teacher(teacher, tmp_path / 'teacher.pth')
+    checkpoint = save_random_model(teacher, tmp_path / 'teacher.pth')
     distiller = build_distiller(model_cfg(RETINA_STUDENT), teacher, checkpoint,
                                 distill=[fpn_point(align='interpolate')])
     assert torch.isfinite(train_losses(distiller)['loss_kd_fpn'])
@@ -465,19 +309,7 @@ def test_syncbn_teacher_is_reverted(tmp_path):
     """The Runner reverts SyncBN on a single process but cannot see the hidden teacher."""
     teacher = model_cfg(RETINA_TEACHER)
     teacher['backbone']['norm_cfg'] = dict(type='SyncBN', requires_grad=True)
-    checkpoint = save_teacher(model_cfg(RETINA_TEACHER), tmp_path / 'teacher.pth')
+    checkpoint = save_random_model(model_cfg(RETINA_TEACHER), tmp_path / 'teacher.pth')
     distiller = build_distiller(model_cfg(RETINA_STUDENT), teacher, checkpoint)
     assert not any(isinstance(m, torch.nn.SyncBatchNorm) for m in distiller.teacher.modules())
     assert torch.isfinite(train_losses(distiller)['loss_kd_fpn'])
-
-
-@pytest.mark.parametrize('hook', ['FitProjectionsHook', 'TeacherEvalHook',
-                                  'ProjectedFeatureVisHook'])
-def test_distiller_hooks_refuse_a_plain_model(hook):
-    from types import SimpleNamespace
-
-    from rdimkd_mm.engine.hooks.distiller_of import distiller_of
-    runner = SimpleNamespace(model=torch.nn.Linear(2, 2))
-    with pytest.raises(TypeError, match=f'{hook} needs a rdimkd_mm distiller model, got Linear; '
-                       'remove the hook from custom_hooks'):
-        distiller_of(runner, hook)

@@ -1,5 +1,6 @@
-"""The peer losses PKD and CWD: their formulas on small hand-made examples, their plumbing
-(connector, levels, autocast, config checks) and a real run of each benchmark arm."""
+"""The peer losses PKD and CWD together: their plumbing (connector, levels, autocast, config
+checks) and a real run of each benchmark arm. Their formulas: test_pkd_loss.py and
+test_cwd_loss.py."""
 import json
 import math
 
@@ -12,96 +13,11 @@ from torch import nn
 from rdimkd_mm.models.distillers.point_config import check_loss_config
 from rdimkd_mm.models.losses import CWDLoss, PKDLoss
 from rdimkd_mm.utils import build_model
-from conftest import REPO_ROOT, det_data_options, run_cases, seg_data_options
+from helpers.paths import REPO_ROOT
+from helpers.tools import det_data_options, run_cases, seg_data_options
 
 PKD_ARM = 'benchmarks/configs/det/pkd.py'
 CWD_ARM = 'benchmarks/configs/seg/cwd.py'
-
-
-def _pkd(channels=4, **kwargs):
-    return PKDLoss(student_channels=channels, teacher_channels=channels, **kwargs)
-
-
-def _cwd(channels=4, **kwargs):
-    return CWDLoss(student_channels=channels, teacher_channels=channels, **kwargs)
-
-
-def _pearson(a, b):
-    """Mean over channels of the Pearson correlation over (N, H, W), with torch.corrcoef."""
-    a, b = a.transpose(0, 1).flatten(1), b.transpose(0, 1).flatten(1)
-    return torch.stack([torch.corrcoef(torch.stack([x, y]))[0, 1] for x, y in zip(a, b)]).mean()
-
-
-# ------------------------------------------------------------------------------------- PKD
-def test_pkd_hand_computed_example():
-    """s = (1, 2, 3), t = (1, 3, 2): centred (-1, 0, 1) and (-1, 1, 0), r = 1/2, loss = 1 - r."""
-    student = torch.tensor([1., 2., 3.]).view(1, 1, 1, 3)
-    teacher = torch.tensor([1., 3., 2.]).view(1, 1, 1, 3)
-    torch.testing.assert_close(_pkd(1)(student, teacher), torch.tensor(0.5), rtol=1e-5, atol=0)
-    torch.testing.assert_close(_pkd(1)(student, -teacher), torch.tensor(1.5), rtol=1e-5, atol=0)
-
-
-def test_pkd_is_one_minus_the_mean_channel_pearson_correlation():
-    torch.manual_seed(0)
-    student = torch.randn(3, 5, 4, 6)
-    teacher = 0.7 * student + torch.randn(3, 5, 4, 6)
-    value = _pkd(5, loss_weight=2.0)(student, teacher)
-    assert 0.2 < value.item() < 1.8
-    torch.testing.assert_close(value, 2.0 * (1 - _pearson(student, teacher)), rtol=1e-4, atol=0)
-    torch.testing.assert_close(_pkd(5)(teacher, teacher), torch.tensor(0.0), rtol=0, atol=1e-6)
-
-
-def test_pkd_ignores_per_channel_scale_and_offset_on_either_side():
-    torch.manual_seed(0)
-    student, teacher = torch.randn(2, 4, 5, 5), torch.randn(2, 4, 5, 5)
-    scale = torch.tensor([0.1, 1.0, 30.0, 500.0]).view(1, 4, 1, 1)
-    offset = torch.tensor([-100.0, 0.0, 3.0, 1e3]).view(1, 4, 1, 1)
-    loss = _pkd()
-    value = loss(student, teacher)
-    torch.testing.assert_close(loss(scale * student + offset, teacher), value, rtol=1e-4, atol=0)
-    torch.testing.assert_close(loss(student, scale * teacher - offset), value, rtol=1e-4, atol=0)
-    # Not any rescaling: flipping one channel's sign changes its correlation's sign.
-    flip = torch.tensor([-1.0, 1.0, 1.0, 1.0]).view(1, 4, 1, 1)
-    assert abs(loss(flip * student, teacher).item() - value.item()) > 1e-3
-
-
-# ------------------------------------------------------------------------------------- CWD
-def test_cwd_hand_computed_example():
-    """Teacher logits (0, 0) -> p = (1/2, 1/2); student (0, ln 3) -> q = (1/4, 3/4);
-    KL(p || q) = 1/2 ln 2 + 1/2 ln(2/3) = 1/2 ln(4/3). A second, equal channel adds 0 and
-    halves the channel mean."""
-    teacher = torch.tensor([0.0, 0.0]).view(1, 1, 1, 2)
-    student = torch.tensor([0.0, math.log(3)]).view(1, 1, 1, 2)
-    expected = 0.5 * math.log(4 / 3)
-    torch.testing.assert_close(_cwd(1)(student, teacher), torch.tensor(expected), rtol=1e-5,
-                               atol=0)
-    same = torch.tensor([1.0, -2.0]).view(1, 1, 1, 2)
-    two = _cwd(2)(torch.cat([student, same], 1), torch.cat([teacher, same], 1))
-    torch.testing.assert_close(two, torch.tensor(expected / 2), rtol=1e-5, atol=0)
-
-
-def test_cwd_zero_when_equal_up_to_a_constant_per_channel_and_positive_otherwise():
-    torch.manual_seed(0)
-    teacher = torch.randn(2, 3, 4, 4)
-    shift = torch.randn(2, 3, 1, 1)
-    loss = _cwd(3, tau=2.0)
-    assert loss(teacher.clone(), teacher).abs().item() < 1e-6
-    assert loss(teacher + shift, teacher).abs().item() < 1e-6
-    assert loss(torch.randn(2, 3, 4, 4), teacher).item() > 0.1
-
-
-def test_cwd_temperature_enters_as_tau_squared_times_the_softened_kl():
-    """loss(tau) on (s, t) = tau^2 * loss(1) on (s / tau, t / tau)."""
-    torch.manual_seed(0)
-    student, teacher = 3 * torch.randn(2, 4, 3, 5), 3 * torch.randn(2, 4, 3, 5)
-    soft = _cwd(tau=4.0)(student, teacher)
-    torch.testing.assert_close(soft, 16 * _cwd()(student / 4, teacher / 4), rtol=1e-5, atol=0)
-    assert abs(soft.item() - _cwd()(student, teacher).item()) > 0.1
-
-
-def test_cwd_rejects_a_non_positive_temperature():
-    with pytest.raises(ValueError, match='tau'):
-        _cwd(tau=0.0)
 
 
 # ---------------------------------------------------------------------------------- shared
@@ -158,7 +74,8 @@ def test_autocast_computes_the_loss_in_float32(loss_type):
 def test_stride_align_crops_a_padding_remainder():
     torch.manual_seed(0)
     student, teacher = torch.randn(2, 4, 6, 7), torch.randn(2, 4, 8, 8)
-    for loss in (_pkd(), _cwd()):
+    for loss in (PKDLoss(student_channels=4, teacher_channels=4),
+                 CWDLoss(student_channels=4, teacher_channels=4)):
         torch.testing.assert_close(loss(student, teacher),
                                    loss(student[..., :6, :7], teacher[..., :6, :7]), rtol=0,
                                    atol=0)

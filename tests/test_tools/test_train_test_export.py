@@ -10,11 +10,12 @@ import torch
 
 from rdimkd_mm.utils import CheckpointError
 from rdimkd_mm.utils.work_dir import latest_readable_checkpoint
-from conftest import REPO_ROOT, det_data_options, run_cases, run_tool, seg_data_options
+from helpers.models import DET_DISTILL
+from helpers.paths import REPO_ROOT
+from helpers.tools import det_data_options, run_cases, run_tool, seg_data_options
 
 DET_TEACHER = 'configs/synthetic/retinanet_r50-w32_fpn128_synthetic-coco.py'
 DET_STUDENT = 'configs/synthetic/retinanet_r18-w16_fpn64_synthetic-coco.py'
-DET_DISTILL = 'configs/rdimkd/rdimkd-r_retinanet_r50-w32_r18-w16_synthetic-coco.py'
 SEG_STUDENT = 'configs/synthetic/pspnet_r18-w16-d8_synthetic-cityscapes.py'
 
 
@@ -28,6 +29,17 @@ def metrics(work_dir: Path) -> dict:
     logs = sorted(work_dir.glob('*/*.json'))
     assert logs, f'no JSON log under {work_dir}'
     return json.loads(logs[-1].read_text().strip().splitlines()[-1])
+
+
+def validation_metrics(work_dir: Path) -> dict:
+    """The last validation metrics a tools/train.py run logged (the last line with ``mIoU`` of
+    its visualizer scalars)."""
+    logs = sorted(work_dir.glob('*/vis_data/scalars.json'))
+    assert logs, f'no scalars.json under {work_dir}'
+    lines = [json.loads(line) for line in logs[-1].read_text().splitlines()]
+    validations = [line for line in lines if 'mIoU' in line]
+    assert validations, f'the run at {work_dir} logged no validation'
+    return validations[-1]
 
 
 @pytest.fixture(scope='module')
@@ -57,7 +69,12 @@ def test_train_and_test_plain_segmentor(seg_root, tmp_path):
              *seg_data_options(seg_root))
     run_tool('test.py', SEG_STUDENT, tmp_path / 'iter_2.pth', '--work-dir', tmp_path / 'test',
              '--cfg-options', *seg_data_options(seg_root))
-    assert 0 <= metrics(tmp_path / 'test')['mIoU'] <= 100
+    # The reference: the validation the training run logged after iteration 2, on the same data
+    # (the config's test set is its validation set) with the weights of iter_2.pth.
+    validated = validation_metrics(tmp_path)
+    tested = metrics(tmp_path / 'test')
+    for key in ('mIoU', 'aAcc', 'mAcc'):
+        assert tested[key] == validated[key], (key, tested, validated)
 
 
 def test_test_refuses_a_checkpoint_of_another_model(det_root, det_teacher, tmp_path):

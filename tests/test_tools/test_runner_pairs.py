@@ -1,8 +1,8 @@
 """Distillation configs trained the way users train them: ``tools/train.py`` -> mmengine's Runner.
 
 Every distillation config shipped under ``configs/rdimkd/`` (COCO and Cityscapes included) and
-every zoo pair of ``tests/zoo_pairs.py`` trains for one iteration (the YOLOX pair two, across
-its mode switch) with the config's own top-level keys (``data_preprocessor``,
+every zoo pair of ``tests/helpers/zoo_pairs.py`` trains for one iteration (the YOLOX pair two,
+across its mode switch) with the config's own top-level keys (``data_preprocessor``,
 ``custom_hooks``, ``default_hooks``, schedules, dataset wrappers) and only what a user without
 the data, the teacher weights or internet changes on the command line: the data (tiny
 synthetic sets), the input size, the teacher checkpoint (random weights), the student's
@@ -32,9 +32,9 @@ from mmengine.config import Config
 from mmengine.utils import ManagerMixin
 
 from rdimkd_mm.utils import build_model
-from conftest import REPO_ROOT
-from train_options import cli_value, runner_options
-from zoo_pairs import ZOO_PAIRS, Point, ZooPair, distill_config, find, markdown_table
+from helpers.paths import REPO_ROOT
+from helpers.training import cli_value, runner_options
+from helpers.zoo_pairs import ZOO_PAIRS, Point, ZooPair, distill_config, find, markdown_table
 
 SHIPPED = sorted(p for p in (REPO_ROOT / 'configs' / 'rdimkd').rglob('*.py')
                  if '_base_' not in p.parts)
@@ -51,14 +51,8 @@ def test_the_lists():
     assert markdown_table() in page.read_text(), 'the tested-pairs table in the docs drifted'
 
 
-@pytest.fixture(scope='module', autouse=True)
-def one_torch_thread():
-    """One intra-op thread: on 2 shared cores, two threads that wait for each other (OpenMP)
-    made these runs 2-3x slower whenever another process was busy."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+# One intra-op thread: the runs are many tiny steps.
+pytestmark = pytest.mark.usefixtures('one_torch_thread')
 
 
 def test_downloads_fail_the_run(tmp_path, monkeypatch):

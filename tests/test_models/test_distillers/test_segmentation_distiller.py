@@ -12,8 +12,8 @@ import rdimkd_mm  # noqa: F401
 from rdimkd_mm.engine.projection_fit import fit_projections
 from rdimkd_mm.registry import MODELS
 from rdimkd_mm.utils import build_model, resolve_config_path
+from helpers.paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 PSP_STUDENT = REPO_ROOT / 'configs/_base_/models/pspnet_r18-w16-d8.py'
 SIZE = 64
 
