@@ -30,6 +30,8 @@ class ZooPair(NamedTuple):
     ``options``: further ``--cfg-options`` the tiny test inputs need.
     ``checkpoint``: keep the config's checkpoint hook, which saves at the end of training, and
     check the checkpoint (no teacher weights, also not in the EMA copy).
+    ``teacher_eval``: keep a validation set, so that tools/train.py's teacher check runs (the
+    student is not validated); ``messages``: what the log must say.
     """
     id: str
     task: str  # 'detection' or 'segmentation'
@@ -43,6 +45,8 @@ class ZooPair(NamedTuple):
     switch_losses: Tuple[str, ...] = ()
     options: Dict[str, object] = {}
     checkpoint: bool = False
+    teacher_eval: bool = False
+    messages: Tuple[str, ...] = ()
 
     @property
     def scope(self) -> str:
@@ -116,6 +120,16 @@ ZOO_PAIRS: Tuple[ZooPair, ...] = (
         'mmdet::rtmdet/rtmdet_tiny_8xb32-300e_coco.py', FPN,
         'RTMDet: CachedMosaic/CachedMixUp, EMAHook (its copy shares the hidden teacher)',
         checkpoint=True),
+    ZooPair(
+        'retinanet-r50-coco_retinanet-r18-8-classes', 'detection',
+        'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py',
+        'mmdet::retinanet/retinanet_r18_fpn_1x_coco.py', FPN,
+        'a COCO (80-class) teacher for a student and data of 8 classes: the teacher check warns '
+        'and distillation goes on',
+        options={'model.student.bbox_head.num_classes': 8},
+        teacher_eval=True,
+        messages=("the teacher is not evaluated (its class count differs from the data set's: "
+                  'teacher.bbox_head.num_classes = 80, the validation set has 8 classes)', )),
     # ---------------------------------------------------------------------- segmentation
     ZooPair(
         'pspnet-r50_pspnet-r18', 'segmentation',
