@@ -130,6 +130,12 @@ ZOO_PAIRS: Tuple[ZooPair, ...] = (
         teacher_eval=True,
         messages=("the teacher is not evaluated (its class count differs from the data set's: "
                   'teacher.bbox_head.num_classes = 80, the validation set has 8 classes)', )),
+    ZooPair(
+        'sparse-rcnn-r101_sparse-rcnn-r50', 'detection',
+        'mmdet::sparse_rcnn/sparse-rcnn_r101_fpn_ms-480-800-3x_coco.py',
+        'mmdet::sparse_rcnn/sparse-rcnn_r50_fpn_1x_coco.py', FPN,
+        'Sparse R-CNN (query-based, its head needs the data samples): the probe runs only the '
+        'backbone and the neck'),
     # ---------------------------------------------------------------------- segmentation
     ZooPair(
         'pspnet-r50_pspnet-r18', 'segmentation',
@@ -171,6 +177,13 @@ ZOO_PAIRS: Tuple[ZooPair, ...] = (
         (Point('head', 'decode_head.bottleneck', 'decode_head.bottleneck'),
          Point('c5', 'backbone[3]', 'backbone[3]')),
         'different head families: DeepLabV3 (ASPP) teacher, PSPNet student'),
+    ZooPair(
+        'mask2former-swin-t_mask2former-r50', 'segmentation',
+        'mmseg::mask2former/mask2former_swin-t_8xb2-90k_cityscapes-512x1024.py',
+        'mmseg::mask2former/mask2former_r50_8xb2-90k_cityscapes-512x1024.py',
+        (Point('c5', 'backbone[3]', 'backbone[3]'), ),
+        'Mask2Former (query-based, its head needs the data samples): Swin-T teacher, R50 '
+        'student, the last backbone stage (768 -> 2048 channels)'),
 )
 
 

@@ -84,6 +84,9 @@ def main() -> None:
     if teacher.scope != student.scope:
         raise SystemExit(f'The teacher is a {teacher.scope} model and the student a '
                          f'{student.scope} model; distil within one library.')
+    for side in (teacher, student):
+        if side.note:
+            print(f'Note: {side.note}')
     print_candidates(teacher, student, size)
     if args.all:
         print_all(teacher, 'teacher', args.depth)
