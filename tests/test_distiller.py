@@ -335,13 +335,6 @@ def test_level_count_mismatch(retina_checkpoint):
                         distill=[point])
 
 
-def test_levels_with_different_channels_need_separate_points(retina_checkpoint):
-    point = dict(student='backbone', teacher='backbone', loss=fpn_point()['loss'])
-    with pytest.raises(ValueError, match='different channel counts'):
-        build_distiller(model_cfg(RETINA_STUDENT), model_cfg(RETINA_TEACHER), retina_checkpoint,
-                        distill=[point])
-
-
 def test_non_finite_kd_loss_is_an_error(retina_checkpoint):
     distiller = build_distiller(model_cfg(RETINA_STUDENT), model_cfg(RETINA_TEACHER),
                                 retina_checkpoint, distill=[fpn_point(loss_weight=float('nan'))])

@@ -131,6 +131,14 @@ ZOO_PAIRS: Tuple[ZooPair, ...] = (
         messages=("the teacher is not evaluated (its class count differs from the data set's: "
                   'teacher.bbox_head.num_classes = 80, the validation set has 8 classes)', )),
     ZooPair(
+        'yolov3-d53_yolov3-mobilenetv2', 'detection',
+        'mmdet::yolo/yolov3_d53_8xb8-320-273e_coco.py',
+        'mmdet::yolo/yolov3_mobilenetv2_8xb24-320-300e_coco.py',
+        (Point('neck', 'neck', 'neck'), ),
+        'YOLOv3: a coarse-to-fine neck with other channels at each level (512, 256, 128 -> '
+        '96 each), one connector and projection per level',
+        options={'train_dataloader.dataset.times': 1}),  # the student's RepeatDataset
+    ZooPair(
         'sparse-rcnn-r101_sparse-rcnn-r50', 'detection',
         'mmdet::sparse_rcnn/sparse-rcnn_r101_fpn_ms-480-800-3x_coco.py',
         'mmdet::sparse_rcnn/sparse-rcnn_r50_fpn_1x_coco.py', FPN,

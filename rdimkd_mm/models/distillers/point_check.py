@@ -1,9 +1,9 @@
-"""Build-time checks of a distillation point: maps, level counts, channels and strides.
+"""Build-time checks of a distillation point: maps, level counts and strides.
 
 Each failed check raises an error that names the point and says what to change; a stride
 mismatch proposes addresses of equal stride, found by probing the models' modules.
 """
-from typing import Sequence, Tuple
+from typing import List, Sequence, Tuple, Union
 
 from torch import nn
 
@@ -27,7 +27,8 @@ class PointCheck:
                       f"teacher {point['teacher']!r})")
 
     def check_maps_and_levels(self) -> None:
-        """Every level a (C, H, W) map; as many levels on both sides; one channel count each."""
+        """Every level a (C, H, W) map; as many levels on both sides (each level has its own
+        connector and projection, so the levels' channels may differ)."""
         for side, feats in (('student', self.student), ('teacher', self.teacher)):
             for level, feat in enumerate(feats):
                 if not feat.is_map:
@@ -42,13 +43,6 @@ class PointCheck:
                 f'{self.where}: the student gives {len(self.student)} feature map(s) but the '
                 f"teacher {len(self.teacher)}; select levels of equal stride, e.g. student="
                 "'neck[0:3]', teacher='neck[0:3]' (tools/inspect_pair.py proposes them).")
-        for side, feats in (('student', self.student), ('teacher', self.teacher)):
-            channels = [f.shape[0] for f in feats]
-            if len(set(channels)) > 1:
-                raise ValueError(
-                    f'{self.where}: the {side} levels have different channel counts '
-                    f'{channels}; one loss needs one channel count per side, so distil those '
-                    'levels as separate points (e.g. backbone[2], backbone[3]).')
 
     def check_strides(self, student_model: nn.Module, teacher_model: nn.Module, scope: str,
                       size: Tuple[int, int]) -> None:
@@ -89,3 +83,9 @@ class PointCheck:
             return (f'Student modules at the teacher\'s stride {format_stride(wanted)}: '
                     f'{candidates}.')
         return 'See tools/inspect_pair.py for the features of both models and their strides.'
+
+
+def level_channels(feats: Sequence[Feature]) -> Union[int, List[int]]:
+    """The channels of a point's levels: one int when they agree, else one per level."""
+    channels = [f.shape[0] for f in feats]
+    return channels[0] if len(set(channels)) == 1 else channels
