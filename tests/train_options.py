@@ -63,13 +63,15 @@ def shrink_pipeline(pipeline: list, key: str, size: int) -> Dict[str, object]:
 
 def runner_options(cfg: Config, data_root: Path, *, epochs: int = 1,
                    hooks: Optional[Dict[str, dict]] = None,
-                   keep_checkpoint: bool = False, teacher_eval: bool = False) -> List[str]:
+                   keep_checkpoint: bool = False, teacher_eval: bool = False,
+                   size: Optional[int] = None) -> List[str]:
     """The ``--cfg-options`` of a test run of ``cfg``: synthetic data of the config's task at
     ``data_root``, tiny inputs, one iteration per epoch, no validation, no pretrained init.
     ``teacher_eval``: keep a (detection) validation set for the teacher check of
-    ``tools/train.py``; the student is never validated."""
+    ``tools/train.py``; the student is never validated. ``size``: the input and probe size
+    (px) when the models need more than :data:`DET_SIZE`/:data:`SEG_SIZE`."""
     is_seg = cfg.default_scope == 'mmseg'
-    size = SEG_SIZE if is_seg else DET_SIZE
+    size = size or (SEG_SIZE if is_seg else DET_SIZE)
     o: Dict[str, object] = {}
     # The data: the innermost dataset (inside wrappers such as YOLOX's MultiImageMixDataset).
     key, dataset = 'train_dataloader.dataset', cfg.train_dataloader.dataset

@@ -30,6 +30,7 @@ class ZooPair(NamedTuple):
     ``options``: further ``--cfg-options`` the tiny test inputs need.
     ``checkpoint``: keep the config's checkpoint hook, which saves at the end of training, and
     check the checkpoint (no teacher weights, also not in the EMA copy).
+    ``size``: input and probe size (px) when the models need more than the default.
     ``teacher_eval``: keep a validation set, so that tools/train.py's teacher check runs (the
     student is not validated); ``messages``: what the log must say.
     """
@@ -45,6 +46,7 @@ class ZooPair(NamedTuple):
     switch_losses: Tuple[str, ...] = ()
     options: Dict[str, object] = {}
     checkpoint: bool = False
+    size: Optional[int] = None
     teacher_eval: bool = False
     messages: Tuple[str, ...] = ()
 
@@ -138,6 +140,16 @@ ZOO_PAIRS: Tuple[ZooPair, ...] = (
         'YOLOv3: a coarse-to-fine neck with other channels at each level (512, 256, 128 -> '
         '96 each), one connector and projection per level',
         options={'train_dataloader.dataset.times': 1}),  # the student's RepeatDataset
+    ZooPair(
+        'ssd300_ssdlite-mobilenetv2', 'detection',
+        'mmdet::ssd/ssd300_coco.py',
+        'mmdet::ssd/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py',
+        (Point('ssd', 'neck[0:3]', 'neck[1:4]'), ),
+        'SSD: a non-FPN neck of extra layers (strides 16-64 here, other channels at each level: '
+        '1024, 512, 256 -> 96, 1280, 512); needs a 320 px input and probe',
+        size=320,
+        # The student's RepeatDataset; its class count is checked against the data's.
+        options={'train_dataloader.dataset.times': 1, 'model.student.bbox_head.num_classes': 8}),
     ZooPair(
         'sparse-rcnn-r101_sparse-rcnn-r50', 'detection',
         'mmdet::sparse_rcnn/sparse-rcnn_r101_fpn_ms-480-800-3x_coco.py',

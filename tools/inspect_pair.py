@@ -80,7 +80,10 @@ def print_all(side: Side, title: str, depth: int) -> None:
 def main() -> None:
     args = parse_args()
     size = tuple(args.size)
-    teacher, student = Side(args.teacher, size), Side(args.student, size)
+    try:
+        teacher, student = Side(args.teacher, size), Side(args.student, size)
+    except ValueError as error:  # a distillation config, an image too small for the model
+        raise SystemExit(str(error)) from error
     if teacher.scope != student.scope:
         raise SystemExit(f'The teacher is a {teacher.scope} model and the student a '
                          f'{student.scope} model; distil within one library.')

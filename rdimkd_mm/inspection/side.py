@@ -21,7 +21,7 @@ class Side:
     """
 
     def __init__(self, spec: str, size: Tuple[int, int]) -> None:
-        self.spec = spec
+        self.spec, self.size = spec, tuple(size)
         self.cfg = Config.fromfile(resolve_config_path(spec))
         if 'model' not in self.cfg:
             raise KeyError(f'Config {spec!r} has no `model`.')
