@@ -198,6 +198,14 @@ ZOO_PAIRS: Tuple[ZooPair, ...] = (
          Point('c5', 'backbone[3]', 'backbone[3]')),
         'different head families: DeepLabV3 (ASPP) teacher, PSPNet student'),
     ZooPair(
+        'ocrnet-hr48_ocrnet-hr18s', 'segmentation',
+        'mmseg::ocrnet/ocrnet_hr48_4xb2-40k_cityscapes-512x1024.py',
+        'mmseg::ocrnet/ocrnet_hr18s_4xb2-40k_cityscapes-512x1024.py',
+        (Point('head', 'decode_head.1.object_context_block',
+               'decode_head.1.object_context_block'), ),
+        'OCRNet: a cascade of decode heads (a list: FCN, then OCR); the last head\'s object '
+        'context (stride 4) before its classifier'),
+    ZooPair(
         'mask2former-swin-t_mask2former-r50', 'segmentation',
         'mmseg::mask2former/mask2former_swin-t_8xb2-90k_cityscapes-512x1024.py',
         'mmseg::mask2former/mask2former_r50_8xb2-90k_cityscapes-512x1024.py',
