@@ -4,10 +4,9 @@ from typing import Dict, List, Tuple
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
-from rdimkd_mm.models.task_modules import (FEATURE_MODULES, Feature, format_stride, probe_modules,
-                                           single_call)
+from rdimkd_mm.models.task_modules import (FEATURE_MODULES, Feature, format_stride,
+                                           head_feature_module, probe_modules, single_call)
 from rdimkd_mm.utils import build_model, resolve_config_path
-from .head_feature import head_feature_module
 
 Levels = List[Feature]
 

@@ -120,6 +120,7 @@ class FeatureDistiller(BaseModel):
             check = PointCheck(point, s_feats, t_feats)
             check.check_maps_and_levels()
             check.check_strides(self.student, self.teacher, self.scope, probe_size)
+            check.check_head_feature(self.student, self.teacher, self.scope, probe_size)
             self.distill_losses[point['name']] = MODELS.build(
                 point['loss'],
                 default_args=dict(

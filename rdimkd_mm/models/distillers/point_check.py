@@ -7,8 +7,8 @@ from typing import List, Sequence, Tuple, Union
 
 from torch import nn
 
-from ..task_modules import (Feature, equal_stride_slices, format_stride, parse_address,
-                            probe_modules, same_stride, single_call)
+from ..task_modules import (Feature, equal_stride_slices, format_stride, head_feature_module,
+                            parse_address, probe_modules, same_stride, single_call)
 
 
 class PointCheck:
@@ -43,6 +43,28 @@ class PointCheck:
                 f'{self.where}: the student gives {len(self.student)} feature map(s) but the '
                 f"teacher {len(self.teacher)}; select levels of equal stride, e.g. student="
                 "'neck[0:3]', teacher='neck[0:3]' (tools/inspect_pair.py proposes them).")
+
+    def check_head_feature(self, student_model: nn.Module, teacher_model: nn.Module,
+                           scope: str, size: Tuple[int, int]) -> None:
+        """With ``check_head_feature=True`` in the point (the segmentation base's points): each
+        address must be its model's head feature, the module whose output the classifier
+        reads (DeepLabV3+ calls it ``sep_bottleneck``, PSPNet ``bottleneck``)."""
+        if not self.point.get('check_head_feature'):
+            return
+        for side, model in (('student', student_model), ('teacher', teacher_model)):
+            module, _ = parse_address(self.point[side])
+            found = head_feature_module(model, scope, size)
+            if found == module:
+                continue
+            actual = (f'is {found!r}' if found else 'cannot be found (no decode_head.conv_seg '
+                      'classifier)')
+            raise ValueError(
+                f"{self.where}: the point is meant for the decode head's last feature "
+                '(check_head_feature=True, as in configs/_base_/distill/rdimkd-a_seg-head.py), '
+                f"but the {side}'s {actual}, not {module!r}. "
+                + (f"Set {side}='{found}' in the point (tools/inspect_pair.py writes it), "
+                   if found else 'Name the feature to distil, ')
+                + f'or remove check_head_feature to distil {module!r} as it is.')
 
     def check_strides(self, student_model: nn.Module, teacher_model: nn.Module, scope: str,
                       size: Tuple[int, int]) -> None:

@@ -4,7 +4,7 @@ from typing import Optional, Tuple
 import torch
 from torch import nn
 
-from rdimkd_mm.models.task_modules import probe_forward
+from .feature_probe import probe_forward
 
 
 def head_feature_module(model: nn.Module, scope: str, size: Tuple[int, int]) -> Optional[str]:
