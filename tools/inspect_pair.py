@@ -80,10 +80,16 @@ def print_all(side: Side, title: str, depth: int) -> None:
 def main() -> None:
     args = parse_args()
     size = tuple(args.size)
-    teacher, student = Side(args.teacher, size), Side(args.student, size)
+    try:
+        teacher, student = Side(args.teacher, size), Side(args.student, size)
+    except ValueError as error:  # a distillation config, an image too small for the model
+        raise SystemExit(str(error)) from error
     if teacher.scope != student.scope:
         raise SystemExit(f'The teacher is a {teacher.scope} model and the student a '
                          f'{student.scope} model; distil within one library.')
+    for side in (teacher, student):
+        if side.note:
+            print(f'Note: {side.note}')
     print_candidates(teacher, student, size)
     if args.all:
         print_all(teacher, 'teacher', args.depth)

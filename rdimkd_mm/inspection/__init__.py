@@ -1,12 +1,11 @@
 """The pair inspector: probe a teacher and a student, propose points, write the config."""
 from .config_text import config_text, plain, pretrained_lines, value_text
 from .defaults import DEFAULTS, METHODS, default_config, default_hooks, default_loss, method_name
-from .head_feature import head_feature_module
 from .proposal import MAX_NECK_LEVELS, first_levels, propose_points
 from .side import Levels, Side, describe_levels
 
 __all__ = [
     'config_text', 'plain', 'pretrained_lines', 'value_text', 'DEFAULTS', 'METHODS',
-    'default_config', 'default_hooks', 'default_loss', 'method_name', 'head_feature_module',
+    'default_config', 'default_hooks', 'default_loss', 'method_name',
     'MAX_NECK_LEVELS', 'first_levels', 'propose_points', 'Levels', 'Side', 'describe_levels'
 ]

@@ -64,7 +64,9 @@ def config_text(teacher: Side, student: Side, points: List[dict], out_path: str,
                 checkpoint: str) -> str:
     """A distillation config that ``tools/train.py`` runs as it is, to be written to
     ``out_path``: the student config as ``_base_``, the default's loss at ``points``, its
-    hooks, and the student's pretrained initialisation switched off.
+    hooks, the inspector's probe size as the distiller's ``probe_size`` (its build probe then
+    sees the image the points were found on), and the student's pretrained initialisation
+    switched off.
 
     Args:
         teacher (Side): The teacher.
@@ -93,5 +95,6 @@ def config_text(teacher: Side, student: Side, points: List[dict], out_path: str,
             '    student=_base_.model,\n'
             f"    teacher='{teacher_spec}',\n"
             f"    teacher_checkpoint='{checkpoint}',  # the trained teacher's weights\n"
+            f'    probe_size={student.size},  # (H, W) of the build-time probe, as inspected\n'
             '    distill=[\n' + '\n'.join(distill) + '\n    ])\n'
             + hooks_text(student, default_hooks(student.scope)) + init_text)

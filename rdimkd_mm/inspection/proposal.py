@@ -14,7 +14,8 @@ def propose_points(teacher: Side, student: Side) -> List[dict]:
     Detectors: the first :data:`MAX_NECK_LEVELS` neck levels whose strides both sides have;
     without a usable neck, the teacher's last backbone stage and the student's stage of the
     same stride. Segmentors: the head feature of each side (with ``align='interpolate'`` when
-    their strides differ). Empty when nothing matches.
+    their strides differ); without one (a query-based head), the last backbone stages of equal
+    stride. Empty when nothing matches.
     """
     points = []
     if teacher.scope == 'mmdet':
@@ -32,9 +33,9 @@ def propose_points(teacher: Side, student: Side) -> List[dict]:
             point = dict(name='head', teacher=t_head, student=s_head)
             if not same_stride(teacher.levels(t_head)[0].stride, student.levels(s_head)[0].stride):
                 point['align'] = 'interpolate'  # the heads' last features differ in stride
-            points.append(point)
-        return points  # the head feature only: the segmentation default
-    # Detectors without a neck: the last backbone stage and the student's of the same stride.
+            return [point]  # the head feature only: the segmentation default
+    # Detectors without a neck, segmentors without a head feature (Mask2Former's query head):
+    # the last backbone stage and the student's of the same stride.
     t_backbone = [f for f in teacher.levels('backbone') if f.is_map]
     s_backbone = student.levels('backbone')
     if t_backbone and s_backbone:

@@ -1,12 +1,12 @@
 """One model of a teacher-student pair as the pair inspector sees it: built, probed, described."""
-from typing import List, Tuple
+from typing import Dict, List, Tuple
 
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
-from rdimkd_mm.models.task_modules import Feature, format_stride, probe_modules, single_call
+from rdimkd_mm.models.task_modules import (FEATURE_MODULES, Feature, format_stride,
+                                           head_feature_module, probe_modules, single_call)
 from rdimkd_mm.utils import build_model, resolve_config_path
-from .head_feature import head_feature_module
 
 Levels = List[Feature]
 
@@ -20,7 +20,7 @@ class Side:
     """
 
     def __init__(self, spec: str, size: Tuple[int, int]) -> None:
-        self.spec = spec
+        self.spec, self.size = spec, tuple(size)
         self.cfg = Config.fromfile(resolve_config_path(spec))
         if 'model' not in self.cfg:
             raise KeyError(f'Config {spec!r} has no `model`.')
@@ -29,9 +29,33 @@ class Side:
                              'student model configs.')
         with DefaultScope.overwrite_default_scope(self.cfg.get('default_scope')):
             self.model, self.scope = build_model(spec)
-        self.records = probe_modules(self.model, self.scope, size)
+        self.note = ''
+        try:
+            self.records = probe_modules(self.model, self.scope, size)
+        except Exception as error:  # a head that needs a real batch, or too small an image
+            self.records = self._probe_features(size, error)
+            self.head_feature = None
+            return
         self.head_feature = (head_feature_module(self.model, self.scope, size)
                              if self.scope == 'mmseg' else None)
+
+    def _probe_features(self, size: Tuple[int, int], error: Exception) -> Dict[str, list]:
+        """The backbone and the neck alone, after the whole forward failed with ``error``;
+        :attr:`note` says why. A failure here too (an image too small for the model) raises
+        an error that names ``--size``."""
+        names = [n for n in dict(self.model.named_modules()) if n.split('.')[0] in
+                 FEATURE_MODULES]
+        failure = f'{type(error).__name__}: {error}'
+        try:
+            records = probe_modules(self.model, self.scope, size, names)
+        except Exception as again:
+            raise ValueError(
+                f'{self.spec} cannot be probed with a zero {size[0]}x{size[1]} image '
+                f'({type(again).__name__}: {again}); the image is likely too small for the '
+                'model: give a larger --size H W (e.g. its test pipeline\'s scale).') from again
+        self.note = (f'{self.spec}: its head could not be probed with a zero image and no '
+                     f'annotations ({failure}); only its backbone and neck are listed.')
+        return records
 
     def levels(self, module: str) -> Levels:
         """The outputs of ``module`` when it ran once; empty otherwise."""

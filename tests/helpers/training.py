@@ -64,11 +64,15 @@ def shrink_pipeline(pipeline: list, key: str, size: int) -> Dict[str, object]:
 
 def runner_options(cfg: Config, data_root: Path, *, epochs: int = 1,
                    hooks: Optional[Dict[str, dict]] = None,
-                   keep_checkpoint: bool = False) -> List[str]:
+                   keep_checkpoint: bool = False, teacher_eval: bool = False,
+                   size: Optional[int] = None) -> List[str]:
     """The ``--cfg-options`` of a test run of ``cfg``: synthetic data of the config's task at
-    ``data_root``, tiny inputs, one iteration per epoch, no validation, no pretrained init."""
+    ``data_root``, tiny inputs, one iteration per epoch, no validation, no pretrained init.
+    ``teacher_eval``: keep a (detection) validation set for the teacher check of
+    ``tools/train.py``; the student is never validated. ``size``: the input and probe size
+    (px) when the models need more than :data:`DET_SIZE`/:data:`SEG_SIZE`."""
     is_seg = cfg.default_scope == 'mmseg'
-    size = SEG_SIZE if is_seg else DET_SIZE
+    size = size or (SEG_SIZE if is_seg else DET_SIZE)
     o: Dict[str, object] = {}
     # The data: the innermost dataset (inside wrappers such as YOLOX's MultiImageMixDataset).
     key, dataset = 'train_dataloader.dataset', cfg.train_dataloader.dataset
@@ -112,9 +116,27 @@ def runner_options(cfg: Config, data_root: Path, *, epochs: int = 1,
         o.update({'train_cfg.max_iters': epochs, 'train_cfg.val_interval': NEVER})
     else:
         o['train_cfg.max_epochs'] = epochs
-    o.update({'val_cfg': None, 'val_dataloader': None, 'val_evaluator': None,
-              'default_hooks.logger.interval': 1, 'randomness.seed': 0})
+    if teacher_eval:
+        o.update(val_options(cfg, data_root, size))
+    else:
+        o.update({'val_cfg': None, 'val_dataloader': None, 'val_evaluator': None})
+    o.update({'default_hooks.logger.interval': 1, 'randomness.seed': 0})
     if not keep_checkpoint:
         o.update({'default_hooks.checkpoint.interval': NEVER,
                   'default_hooks.checkpoint.save_last': False})
     return [f'{k}={cli_value(v)}' for k, v in o.items()]
+
+
+def val_options(cfg: Config, data_root: Path, size: int) -> Dict[str, object]:
+    """A detection validation set of :data:`IMAGES` synthetic images at ``size`` px, validated
+    never (``val_begin``): only the teacher check of ``tools/train.py`` uses it."""
+    key = 'val_dataloader.dataset'
+    o: Dict[str, object] = shrink_pipeline(cfg.val_dataloader.dataset.pipeline,
+                                           f'{key}.pipeline', size)
+    o.update({f'{key}.data_root': f'{data_root}/', f'{key}.indices': IMAGES,
+              f'{key}.ann_file': 'annotations/instances_val.json', f'{key}.data_prefix.img': 'val/',
+              f'{key}.metainfo.classes': tuple(SYNTHETIC_COCO_CLASSES),
+              'val_dataloader.num_workers': 0, 'val_dataloader.persistent_workers': False,
+              'val_evaluator.ann_file': f'{data_root}/annotations/instances_val.json',
+              'train_cfg.val_begin': NEVER})
+    return o

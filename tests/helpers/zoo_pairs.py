@@ -30,6 +30,9 @@ class ZooPair(NamedTuple):
     ``options``: further ``--cfg-options`` the tiny test inputs need.
     ``checkpoint``: keep the config's checkpoint hook, which saves at the end of training, and
     check the checkpoint (no teacher weights, also not in the EMA copy).
+    ``size``: input and probe size (px) when the models need more than the default.
+    ``teacher_eval``: keep a validation set, so that tools/train.py's teacher check runs (the
+    student is not validated); ``messages``: what the log must say.
     """
     id: str
     task: str  # 'detection' or 'segmentation'
@@ -43,6 +46,9 @@ class ZooPair(NamedTuple):
     switch_losses: Tuple[str, ...] = ()
     options: Dict[str, object] = {}
     checkpoint: bool = False
+    size: Optional[int] = None
+    teacher_eval: bool = False
+    messages: Tuple[str, ...] = ()
 
     @property
     def scope(self) -> str:
@@ -116,6 +122,40 @@ ZOO_PAIRS: Tuple[ZooPair, ...] = (
         'mmdet::rtmdet/rtmdet_tiny_8xb32-300e_coco.py', FPN,
         'RTMDet: CachedMosaic/CachedMixUp, EMAHook (its copy shares the hidden teacher)',
         checkpoint=True),
+    ZooPair(
+        'retinanet-r50-coco_retinanet-r18-8-classes', 'detection',
+        'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py',
+        'mmdet::retinanet/retinanet_r18_fpn_1x_coco.py', FPN,
+        'a COCO (80-class) teacher for a student and data of 8 classes: the teacher check warns '
+        'and distillation goes on',
+        options={'model.student.bbox_head.num_classes': 8},
+        teacher_eval=True,
+        messages=("the teacher is not evaluated (its class count differs from the data set's: "
+                  'teacher.bbox_head.num_classes = 80, the validation set has 8 classes)', )),
+    ZooPair(
+        'yolov3-d53_yolov3-mobilenetv2', 'detection',
+        'mmdet::yolo/yolov3_d53_8xb8-320-273e_coco.py',
+        'mmdet::yolo/yolov3_mobilenetv2_8xb24-320-300e_coco.py',
+        (Point('neck', 'neck', 'neck'), ),
+        'YOLOv3: a coarse-to-fine neck with other channels at each level (512, 256, 128 -> '
+        '96 each), one connector and projection per level',
+        options={'train_dataloader.dataset.times': 1}),  # the student's RepeatDataset
+    ZooPair(
+        'ssd300_ssdlite-mobilenetv2', 'detection',
+        'mmdet::ssd/ssd300_coco.py',
+        'mmdet::ssd/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py',
+        (Point('ssd', 'neck[0:3]', 'neck[1:4]'), ),
+        'SSD: a non-FPN neck of extra layers (strides 16-64 here, other channels at each level: '
+        '1024, 512, 256 -> 96, 1280, 512); needs a 320 px input and probe',
+        size=320,
+        # The student's RepeatDataset; its class count is checked against the data's.
+        options={'train_dataloader.dataset.times': 1, 'model.student.bbox_head.num_classes': 8}),
+    ZooPair(
+        'sparse-rcnn-r101_sparse-rcnn-r50', 'detection',
+        'mmdet::sparse_rcnn/sparse-rcnn_r101_fpn_ms-480-800-3x_coco.py',
+        'mmdet::sparse_rcnn/sparse-rcnn_r50_fpn_1x_coco.py', FPN,
+        'Sparse R-CNN (query-based, its head needs the data samples): the probe runs only the '
+        'backbone and the neck'),
     # ---------------------------------------------------------------------- segmentation
     ZooPair(
         'pspnet-r50_pspnet-r18', 'segmentation',
@@ -157,6 +197,21 @@ ZOO_PAIRS: Tuple[ZooPair, ...] = (
         (Point('head', 'decode_head.bottleneck', 'decode_head.bottleneck'),
          Point('c5', 'backbone[3]', 'backbone[3]')),
         'different head families: DeepLabV3 (ASPP) teacher, PSPNet student'),
+    ZooPair(
+        'ocrnet-hr48_ocrnet-hr18s', 'segmentation',
+        'mmseg::ocrnet/ocrnet_hr48_4xb2-40k_cityscapes-512x1024.py',
+        'mmseg::ocrnet/ocrnet_hr18s_4xb2-40k_cityscapes-512x1024.py',
+        (Point('head', 'decode_head.1.object_context_block',
+               'decode_head.1.object_context_block'), ),
+        'OCRNet: a cascade of decode heads (a list: FCN, then OCR); the last head\'s object '
+        'context (stride 4) before its classifier'),
+    ZooPair(
+        'mask2former-swin-t_mask2former-r50', 'segmentation',
+        'mmseg::mask2former/mask2former_swin-t_8xb2-90k_cityscapes-512x1024.py',
+        'mmseg::mask2former/mask2former_r50_8xb2-90k_cityscapes-512x1024.py',
+        (Point('c5', 'backbone[3]', 'backbone[3]'), ),
+        'Mask2Former (query-based, its head needs the data samples): Swin-T teacher, R50 '
+        'student, the last backbone stage (768 -> 2048 channels)'),
 )
 
 

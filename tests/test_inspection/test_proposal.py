@@ -12,7 +12,7 @@ def side(scope, head_feature=None, **modules):
     records = {name: [[Feature((c, 64 // s, 64 // s), float(s)) for c, s in levels]]
                for name, levels in modules.items()}
     fake = SimpleNamespace(scope=scope, head_feature=head_feature, records=records, spec='x.py',
-                           cfg={}, model=None)
+                           cfg={}, model=None, size=(64, 64))
     fake.levels = lambda module: Side.levels(fake, module)
     fake.point_levels = lambda address: Side.point_levels(fake, address)
     return fake
@@ -56,6 +56,7 @@ def test_config_text_writes_the_default_loss_at_the_points(tmp_path):
     assert text.startswith('# RdimKD-R: distil x.py into x.py.')
     assert "teacher='neck',  # 256x8x8 /8; 256x4x4 /16; 256x2x2 /32" in text
     assert "teacher_checkpoint='ckpt.pth'" in text and 'custom_hooks' in text
+    assert '    probe_size=(64, 64),' in text  # the inspected size, for the build probe
     exec(text.replace('_base_.model', 'None'), namespace)  # valid Python config text
     assert namespace['model']['distill'][0]['loss']['type'] == 'rdimkd_mm.RdimKDLoss'
     assert value_text(dict(a=1, b=dict(c='x'))) == "dict(a=1, b=dict(c='x'))"

@@ -251,7 +251,8 @@ def test_zoo_pair_trains_through_the_runner(pair: ZooPair, det_root, seg_root,
     data_root = seg_root if pair.scope == 'mmseg' else det_root
     ema = any(h['type'].split('.')[-1] == 'EMAHook' for h in cfg.get('custom_hooks', []))
     options = runner_options(cfg, data_root, epochs=pair.epochs, hooks=pair.hooks,
-                             keep_checkpoint=pair.checkpoint)
+                             keep_checkpoint=pair.checkpoint, teacher_eval=pair.teacher_eval,
+                             size=pair.size)
     options += [f'{k}={cli_value(v)}' for k, v in pair.options.items()]
     log = train(config, tmp_path / 'work', options)
     check_kd_losses(log, [p.name for p in pair.points], iterations=pair.epochs)
@@ -264,6 +265,8 @@ def test_zoo_pair_trains_through_the_runner(pair: ZooPair, det_root, seg_root,
         assert f'{loss}:' not in values[0] and f'{loss}:' in values[-1], (loss, values)
     if pair.checkpoint:
         check_checkpoint(tmp_path / 'work', ema)
+    for message in pair.messages:
+        assert message in log, message
 
 
 def test_unequal_strides_are_refused_through_the_runner(det_root, teacher_checkpoint, tmp_path):

@@ -13,11 +13,14 @@
 # The fit streams 20 training batches through the frozen teacher, as the benchmark did
 # (3-6 s there); without the hook the first training step stops with an error that says so.
 # RdimKD-R (RandomProjection) needs no fit and gained less: docs/benchmarks/synthetic.md.
+# check_head_feature=True: the build stops if an address is not its model's head feature (e.g.
+# DeepLabV3+'s is `decode_head.sep_bottleneck`) and names it; set both addresses then.
 seg_distill = [
     dict(
         name='head',
         student='decode_head.bottleneck',
         teacher='decode_head.bottleneck',
+        check_head_feature=True,
         loss=dict(
             type='rdimkd_mm.RdimKDLoss',
             projection=dict(type='rdimkd_mm.AutoencoderProjection', k=0.25),

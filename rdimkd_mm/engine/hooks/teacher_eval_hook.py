@@ -1,4 +1,6 @@
+import logging
 import numbers
+from typing import Optional
 
 import torch
 from mmengine.hooks import Hook
@@ -20,6 +22,11 @@ class TeacherEvalHook(Hook):
     here, before a day of distillation. The random states are restored afterwards, so the run
     trains exactly as it would without this pass. Skipped when training resumes (the metrics were
     logged by the first run) and when the config has no validation.
+
+    The check never stops a run: distilling the features of a teacher trained on other classes
+    (a COCO teacher for a custom data set) is legitimate, its evaluation is not. When the
+    teacher's class count differs from the data set's, or its evaluation fails, a warning names
+    the cause and distillation goes on.
     ``tools/train.py`` adds this hook to every distillation config (``--no-teacher-eval``
     turns it off).
     """
@@ -35,8 +42,18 @@ class TeacherEvalHook(Hook):
                       'evaluated.', logger='current')
             return
         model = distiller_of(runner, 'TeacherEvalHook')
-        with preserved_random_states():  # training draws as it would without this pass
-            metrics = self.evaluate(model.teacher, loop)
+        cause = class_count_mismatch(model.teacher, loop.dataloader.dataset)
+        if cause is None:
+            try:
+                with preserved_random_states():  # training draws as without this pass
+                    metrics = self.evaluate(model.teacher, loop)
+            except Exception as error:  # noqa: BLE001  (the check must not stop the run)
+                cause = f'its evaluation failed: {type(error).__name__}: {error}'
+        if cause is not None:
+            print_log(f'TeacherEvalHook: the teacher is not evaluated ({cause}). Distillation '
+                      'goes on; pass --no-teacher-eval to tools/train.py to skip this check.',
+                      logger='current', level=logging.WARNING)
+            return
         teacher = {f'teacher/{k}': v for k, v in metrics.items()}
         if not teacher:
             print_log('Teacher on the validation set: the evaluator returned no metric (e.g. '
@@ -56,3 +73,21 @@ class TeacherEvalHook(Hook):
             outputs = teacher.test_step(data_batch)
             loop.evaluator.process(data_samples=outputs, data_batch=data_batch)
         return loop.evaluator.evaluate(len(loop.dataloader.dataset))
+
+
+def class_count_mismatch(teacher: torch.nn.Module, dataset) -> Optional[str]:
+    """Why the teacher's predictions cannot be scored on ``dataset``: its heads' class count
+    (``num_classes`` of every head but the RPN's) differs from the data set's classes; None
+    when they agree or either is unknown."""
+    classes = getattr(dataset, 'metainfo', {}).get('classes')
+    if classes is None:
+        return None
+    counts = {name: m.num_classes for name, m in teacher.named_modules()
+              if isinstance(getattr(m, 'num_classes', None), int) and 'rpn' not in name
+              and name}
+    wrong = {name: n for name, n in counts.items() if n != len(classes)}
+    if not wrong:
+        return None
+    name, count = next(iter(wrong.items()))
+    return (f'its class count differs from the data set\'s: teacher.{name}.num_classes = '
+            f'{count}, the validation set has {len(classes)} classes')

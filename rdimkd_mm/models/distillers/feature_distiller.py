@@ -13,7 +13,7 @@ from rdimkd_mm.utils.state_dict_matching import load_checkpoint_strict
 from ..task_modules import FeatureTaps, TeacherInputAdapter
 from .kd_scale_monitor import KDScaleMonitor, task_loss
 from .model_checks import check_top_level_preprocessor, check_whole_model, check_whole_model_config
-from .point_check import PointCheck
+from .point_check import PointCheck, level_channels
 from .point_config import parse_points
 
 ForwardResults = Union[Dict[str, Tensor], list, Tensor, Tuple[Tensor, ...]]
@@ -43,7 +43,8 @@ class FeatureDistiller(BaseModel):
 
     At construction, one probe forward of each model (eval mode, no grad, zero image of
     ``probe_size``) checks every feature address, counts its levels and reads the channels,
-    which fill ``student_channels``, ``teacher_channels`` and ``num_levels`` of each loss.
+    which fill ``student_channels``, ``teacher_channels`` (one int, or one per level when the
+    levels differ, as in YOLOv3's neck) and ``num_levels`` of each loss.
 
     Args:
         student (str | dict): The student model dict (typically ``_base_.model`` of the student
@@ -120,12 +121,13 @@ class FeatureDistiller(BaseModel):
             check = PointCheck(point, s_feats, t_feats)
             check.check_maps_and_levels()
             check.check_strides(self.student, self.teacher, self.scope, probe_size)
+            check.check_head_feature(self.student, self.teacher, self.scope, probe_size)
             self.distill_losses[point['name']] = MODELS.build(
                 point['loss'],
                 default_args=dict(
                     _scope_='rdimkd_mm',  # 'RdimKDLoss' or 'rdimkd_mm.RdimKDLoss'
-                    student_channels=s_feats[0].shape[0],
-                    teacher_channels=t_feats[0].shape[0],
+                    student_channels=level_channels(s_feats),
+                    teacher_channels=level_channels(t_feats),
                     num_levels=len(t_feats)))
         self.kd_scale_monitor = KDScaleMonitor()
 

@@ -1,14 +1,14 @@
-"""Build-time checks of a distillation point: maps, level counts, channels and strides.
+"""Build-time checks of a distillation point: maps, level counts and strides.
 
 Each failed check raises an error that names the point and says what to change; a stride
 mismatch proposes addresses of equal stride, found by probing the models' modules.
 """
-from typing import Sequence, Tuple
+from typing import List, Sequence, Tuple, Union
 
 from torch import nn
 
-from ..task_modules import (Feature, equal_stride_slices, format_stride, parse_address,
-                            probe_modules, same_stride, single_call)
+from ..task_modules import (Feature, equal_stride_slices, format_stride, head_feature_module,
+                            parse_address, probe_modules, same_stride, single_call)
 
 
 class PointCheck:
@@ -27,7 +27,8 @@ class PointCheck:
                       f"teacher {point['teacher']!r})")
 
     def check_maps_and_levels(self) -> None:
-        """Every level a (C, H, W) map; as many levels on both sides; one channel count each."""
+        """Every level a (C, H, W) map; as many levels on both sides (each level has its own
+        connector and projection, so the levels' channels may differ)."""
         for side, feats in (('student', self.student), ('teacher', self.teacher)):
             for level, feat in enumerate(feats):
                 if not feat.is_map:
@@ -42,13 +43,28 @@ class PointCheck:
                 f'{self.where}: the student gives {len(self.student)} feature map(s) but the '
                 f"teacher {len(self.teacher)}; select levels of equal stride, e.g. student="
                 "'neck[0:3]', teacher='neck[0:3]' (tools/inspect_pair.py proposes them).")
-        for side, feats in (('student', self.student), ('teacher', self.teacher)):
-            channels = [f.shape[0] for f in feats]
-            if len(set(channels)) > 1:
-                raise ValueError(
-                    f'{self.where}: the {side} levels have different channel counts '
-                    f'{channels}; one loss needs one channel count per side, so distil those '
-                    'levels as separate points (e.g. backbone[2], backbone[3]).')
+
+    def check_head_feature(self, student_model: nn.Module, teacher_model: nn.Module,
+                           scope: str, size: Tuple[int, int]) -> None:
+        """With ``check_head_feature=True`` in the point (the segmentation base's points): each
+        address must be its model's head feature, the module whose output the classifier
+        reads (DeepLabV3+ calls it ``sep_bottleneck``, PSPNet ``bottleneck``)."""
+        if not self.point.get('check_head_feature'):
+            return
+        for side, model in (('student', student_model), ('teacher', teacher_model)):
+            module, _ = parse_address(self.point[side])
+            found = head_feature_module(model, scope, size)
+            if found == module:
+                continue
+            actual = (f'is {found!r}' if found else 'cannot be found (no decode_head.conv_seg '
+                      'classifier)')
+            raise ValueError(
+                f"{self.where}: the point is meant for the decode head's last feature "
+                '(check_head_feature=True, as in configs/_base_/distill/rdimkd-a_seg-head.py), '
+                f"but the {side}'s {actual}, not {module!r}. "
+                + (f"Set {side}='{found}' in the point (tools/inspect_pair.py writes it), "
+                   if found else 'Name the feature to distil, ')
+                + f'or remove check_head_feature to distil {module!r} as it is.')
 
     def check_strides(self, student_model: nn.Module, teacher_model: nn.Module, scope: str,
                       size: Tuple[int, int]) -> None:
@@ -89,3 +105,9 @@ class PointCheck:
             return (f'Student modules at the teacher\'s stride {format_stride(wanted)}: '
                     f'{candidates}.')
         return 'See tools/inspect_pair.py for the features of both models and their strides.'
+
+
+def level_channels(feats: Sequence[Feature]) -> Union[int, List[int]]:
+    """The channels of a point's levels: one int when they agree, else one per level."""
+    channels = [f.shape[0] for f in feats]
+    return channels[0] if len(set(channels)) == 1 else channels

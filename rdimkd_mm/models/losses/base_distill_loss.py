@@ -5,6 +5,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 Features = Union[Tensor, Sequence[Tensor]]
+Channels = Union[int, Sequence[int]]
 
 
 class BaseDistillLoss(nn.Module):
@@ -25,12 +26,13 @@ class BaseDistillLoss(nn.Module):
     reach it and the student. The teacher side carries no gradient.
 
     Args:
-        student_channels (int): C_s of the student feature.
-        teacher_channels (int): C_t of the teacher feature.
+        student_channels (int | Sequence[int]): C_s of the student feature, or one per level
+            (a coarse-to-fine neck such as YOLOv3's has other channels at each level).
+        teacher_channels (int | Sequence[int]): C_t of the teacher feature, or one per level.
         num_levels (int): Number of feature maps distilled at this point. Default: 1.
         connector (str): ``'conv'`` (1x1 conv C_s -> C_t with bias), ``'identity'`` (requires
-            C_s == C_t) or ``'auto'`` (identity if the channels match, conv otherwise).
-            Default: ``'auto'``.
+            C_s == C_t) or ``'auto'`` (identity if the channels match, conv otherwise), per
+            level. Default: ``'auto'``.
         align (str): ``'stride'``: the features must have the same stride (the distiller
             checks this at build time); sizes that differ only by padding (e.g. another size
             divisor) are cropped to the common top-left part, where both inputs hold the
@@ -40,8 +42,8 @@ class BaseDistillLoss(nn.Module):
     """
 
     def __init__(self,
-                 student_channels: int,
-                 teacher_channels: int,
+                 student_channels: Channels,
+                 teacher_channels: Channels,
                  num_levels: int = 1,
                  connector: str = 'auto',
                  align: str = 'stride',
@@ -49,7 +51,10 @@ class BaseDistillLoss(nn.Module):
         super().__init__()
         if connector not in ('conv', 'identity', 'auto'):
             raise ValueError(f"connector must be 'conv', 'identity' or 'auto', got {connector!r}")
-        if connector == 'identity' and student_channels != teacher_channels:
+        #: (C_s, C_t) of each level.
+        self.level_channels = list(zip(per_level(student_channels, num_levels, 'student'),
+                                       per_level(teacher_channels, num_levels, 'teacher')))
+        if connector == 'identity' and any(s != t for s, t in self.level_channels):
             raise ValueError(
                 f"connector='identity' needs equal channels, but the student has "
                 f'{student_channels} and the teacher {teacher_channels}; use '
@@ -61,11 +66,9 @@ class BaseDistillLoss(nn.Module):
         self.num_levels = num_levels
         self.align = align
         self.loss_weight = loss_weight
-        use_conv = connector == 'conv' or (connector == 'auto'
-                                           and student_channels != teacher_channels)
         self.connectors = nn.ModuleList(
-            nn.Conv2d(student_channels, teacher_channels, 1) if use_conv else nn.Identity()
-            for _ in range(num_levels))
+            nn.Conv2d(c_s, c_t, 1) if connector == 'conv' or (connector == 'auto' and c_s != c_t)
+            else nn.Identity() for c_s, c_t in self.level_channels)
 
     def _as_levels(self, feats: Features, side: str) -> List[Tensor]:
         levels = [feats] if isinstance(feats, Tensor) else list(feats)
@@ -73,8 +76,8 @@ class BaseDistillLoss(nn.Module):
         if len(levels) != self.num_levels:
             raise ValueError(f'{name} was built for {self.num_levels} level(s), but the '
                              f'{side} gave {len(levels)} feature map(s).')
-        channels = self.student_channels if side == 'student' else self.teacher_channels
         for level, feat in enumerate(levels):
+            channels = self.level_channels[level][0 if side == 'student' else 1]
             if feat.dim() != 4 or feat.shape[1] != channels:
                 raise ValueError(f'{name} expects {side} level {level} of shape (N, '
                                  f'{channels}, H, W), got {tuple(feat.shape)}.')
@@ -143,6 +146,17 @@ class BaseDistillLoss(nn.Module):
         return (f'student_channels={self.student_channels}, '
                 f'teacher_channels={self.teacher_channels}, num_levels={self.num_levels}, '
                 f'align={self.align!r}, loss_weight={self.loss_weight}')
+
+
+def per_level(channels: Channels, num_levels: int, side: str) -> List[int]:
+    """``channels`` (one int for all levels, or one per level) as a list of ``num_levels``."""
+    if isinstance(channels, int):
+        return [channels] * num_levels
+    channels = list(channels)
+    if len(channels) != num_levels:
+        raise ValueError(f'{side}_channels {channels} gives {len(channels)} channel count(s) '
+                         f'for {num_levels} level(s); give one int or one per level.')
+    return channels
 
 
 def standardize_channels(feat: Tensor, eps: float = 1e-6) -> Tensor:

@@ -6,7 +6,7 @@ from torch import Tensor, nn
 from rdimkd_mm.registry import MODELS
 from ..projections import RandomProjection
 from ..task_modules import FeatureMoments
-from .base_distill_loss import BaseDistillLoss, standardize_channels
+from .base_distill_loss import BaseDistillLoss, Channels, standardize_channels
 
 
 @MODELS.register_module()
@@ -43,8 +43,9 @@ class RdimKDLoss(BaseDistillLoss):
     are computed in float32.
 
     Args:
-        student_channels (int): C_s of the student feature.
-        teacher_channels (int): C_t of the teacher feature.
+        student_channels (int | Sequence[int]): C_s of the student feature, or one per level.
+        teacher_channels (int | Sequence[int]): C_t of the teacher feature, or one per level
+            (each level's projection reads its own C_t).
         projection (dict): Config of the projection, e.g.
             ``dict(type='rdimkd_mm.RandomProjection', k=0.25)``; ``in_channels`` is filled in.
             A float ``k`` in (0, 1) is a fraction of C_t (rounded, at least 1). Each level gets
@@ -65,8 +66,8 @@ class RdimKDLoss(BaseDistillLoss):
     """
 
     def __init__(self,
-                 student_channels: int,
-                 teacher_channels: int,
+                 student_channels: Channels,
+                 teacher_channels: Channels,
                  projection: dict,
                  num_levels: int = 1,
                  connector: str = 'auto',
@@ -95,14 +96,15 @@ class RdimKDLoss(BaseDistillLoss):
 
     def _level_projection_cfg(self, projection: dict, level: int) -> dict:
         cfg = dict(projection)
-        cfg['in_channels'] = self.teacher_channels
+        channels = self.level_channels[level][1]
+        cfg['in_channels'] = channels
         k = cfg.get('k')
         if isinstance(k, float):
             if not 0 < k < 1:
                 raise ValueError(f'A float projection k is a fraction of the teacher\'s '
-                                 f'{self.teacher_channels} channels and must lie in (0, 1), '
+                                 f'{channels} channels and must lie in (0, 1), '
                                  f'got {k}; give an int for a number of channels.')
-            cfg['k'] = max(1, round(k * self.teacher_channels))
+            cfg['k'] = max(1, round(k * channels))
         kind = cfg.get('type', '')
         kind = MODELS.get(kind) if isinstance(kind, str) else kind
         if 'seed' in cfg or (isinstance(kind, type) and issubclass(kind, RandomProjection)):
@@ -121,8 +123,8 @@ class RdimKDLoss(BaseDistillLoss):
             if not projection.is_fitted:
                 projection.fit_begin()
         if not self.scales_fitted:
-            self._moments = [FeatureMoments(self.teacher_channels, 16384, seed=level)
-                             for level in range(self.num_levels)]
+            self._moments = [FeatureMoments(c_t, 16384, seed=level)
+                             for level, (_, c_t) in enumerate(self.level_channels)]
 
     def fit_step(self, level: int, teacher_feat: Tensor) -> None:
         """Consume one batch of level ``level``'s teacher features, (N, C_t, H, W)."""
@@ -143,7 +145,7 @@ class RdimKDLoss(BaseDistillLoss):
         moments, self._moments = self._moments, None
         for level, (stats, projection) in enumerate(zip(moments, self.projections)):
             _, covariance = stats.mean_and_covariance(f'RdimKDLoss level {level}')
-            weight = _linear_map(projection, self.teacher_channels).double()  # (C_t, k)
+            weight = _linear_map(projection, self.level_channels[level][1]).double()  # (C_t, k)
             scale = float(((covariance @ weight) * weight).sum())
             if self.reduction == 'mean':
                 scale /= weight.shape[1]
@@ -160,7 +162,8 @@ class RdimKDLoss(BaseDistillLoss):
         """One line per level on what the fit found, to judge k (docs, "Design choices")."""
         lines = []
         for level, projection in enumerate(self.projections):
-            parts = [f'k={projection.k} of {self.teacher_channels}']
+            c_t = self.level_channels[level][1]
+            parts = [f'k={projection.k} of {c_t}']
             explained = getattr(projection, 'explained_variance_ratio', None)
             if explained is not None:
                 parts.append(f'PCA keeps {float(explained):.1%} of the teacher variance')
@@ -170,7 +173,7 @@ class RdimKDLoss(BaseDistillLoss):
             if self.normalize == 'teacher':
                 parts.append(f'teacher variance in the subspace {float(self.scales[level]):.4g}')
                 if isinstance(projection, RandomProjection) and level in self._channel_variance:
-                    total = self._channel_variance[level] * self.teacher_channels
+                    total = self._channel_variance[level] * c_t
                     parts.append(f'random K keeps {float(self.scales[level]) / total:.1%} of it')
             if level in self._channel_variance:
                 parts.append('teacher variance per channel '

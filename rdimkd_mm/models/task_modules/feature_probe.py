@@ -56,23 +56,44 @@ def output_tensors(output: Any) -> Optional[List[Tensor]]:
     return None
 
 
+FEATURE_MODULES = ('backbone', 'neck')  # what mmdet's and mmseg's ``extract_feat`` runs
+
+
+def in_extract_feat(model: nn.Module, modules: Optional[Sequence[str]]) -> bool:
+    """Whether every module of ``modules`` runs inside ``model.extract_feat`` (the backbone
+    and the neck), so that a probe of them needs no head."""
+    return bool(modules) and hasattr(model, 'extract_feat') and all(
+        name.split('.')[0] in FEATURE_MODULES for name in modules)
+
+
 @torch.no_grad()
-def probe_forward(model: nn.Module, scope: str, size: Tuple[int, int]) -> Any:
-    """The probe step: one ``mode='tensor'`` forward of a zero image of ``size`` (H, W) in eval
-    mode without gradients; every module's train/eval mode is restored afterwards.
+def probe_forward(model: nn.Module, scope: str, size: Tuple[int, int],
+                  modules: Optional[Sequence[str]] = None) -> Any:
+    """The probe step: one forward of a zero image of ``size`` (H, W) in eval mode without
+    gradients; every module's train/eval mode is restored afterwards.
+
+    The forward goes only as far as the probed ``modules`` need: when all of them are in the
+    backbone or the neck, only ``extract_feat`` runs, so heads that need a real batch's data
+    samples (Sparse R-CNN's, Mask2Former's) are never called; otherwise the whole
+    ``mode='tensor'`` forward runs.
 
     Args:
         model (nn.Module): An mmdet detector or mmseg segmentor.
         scope (str): ``'mmdet'`` or ``'mmseg'`` (the data sample type).
         size (tuple[int, int]): (H, W) of the (1, 3, H, W) zero input.
+        modules (Sequence[str], optional): Names of the modules the caller records; None for
+            all (the whole forward).
 
     Returns:
-        The model's ``tensor`` output.
+        The output of ``extract_feat`` or of the ``tensor`` forward.
     """
     modes = [(module, module.training) for module in model.modules()]
     model.eval()
+    inputs, data_samples = dummy_batch(scope, size)
     try:
-        return model(*dummy_batch(scope, size), mode='tensor')
+        if in_extract_feat(model, modules):
+            return model.extract_feat(inputs)
+        return model(inputs, data_samples, mode='tensor')
     finally:
         for module, training in modes:
             module.training = training
@@ -118,7 +139,7 @@ def probe_modules(model: nn.Module, scope: str, size: Tuple[int, int],
 
     handles = [modules[name].register_forward_hook(hook(name)) for name in names]
     try:
-        probe_forward(model, scope, size)
+        probe_forward(model, scope, size, names)
     finally:
         for handle in handles:
             handle.remove()

@@ -173,10 +173,25 @@ class FeatureTaps:
     def calibrate(self, model: nn.Module, scope: str,
                   size: Tuple[int, int]) -> Dict[str, List[Feature]]:
         """Probe the tapped ``model`` once (:func:`probe_forward`: eval mode, a zero image of
-        ``size``, library ``scope``): set :attr:`expected_calls` (for early exit) and return
-        every address's features as (C, H, W) shapes and strides."""
+        ``size``, library ``scope``, only as far as the tapped modules): set
+        :attr:`expected_calls` (for early exit) and return every address's features as
+        (C, H, W) shapes and strides.
+
+        Raises:
+            RuntimeError: if the probe forward fails (a head that needs a real batch), naming
+                the tapped modules and the points that need no head.
+        """
         with self.recording():
-            probe_forward(model, scope, size)
+            try:
+                probe_forward(model, scope, size, self.module_names)
+            except Exception as error:
+                raise RuntimeError(
+                    f'The {self.side} could not be probed at {self.module_names} with a zero '
+                    f'{size[0]}x{size[1]} image and no annotations: {type(error).__name__}: '
+                    f'{error}. A head that needs a real batch cannot be probed: distil '
+                    "backbone or neck features (e.g. 'neck', 'backbone[3]'), which the probe "
+                    'reaches without the head; if the image is too small for the model, set '
+                    'the probe_size of the distiller (model.probe_size=(H, W)).') from error
         self.expected_calls = self.count_calls()
         return {address: features_of(feats, size) for address, feats in self.collect().items()}
 

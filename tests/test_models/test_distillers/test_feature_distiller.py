@@ -179,13 +179,6 @@ def test_level_count_mismatch(retina_checkpoint):
                         distill=[point])
 
 
-def test_levels_with_different_channels_need_separate_points(retina_checkpoint):
-    point = dict(student='backbone', teacher='backbone', loss=fpn_point()['loss'])
-    with pytest.raises(ValueError, match='different channel counts'):
-        build_distiller(model_cfg(RETINA_STUDENT), model_cfg(RETINA_TEACHER), retina_checkpoint,
-                        distill=[point])
-
-
 def test_student_and_teacher_from_different_libraries(retina_checkpoint):
     seg_teacher = dict(model_cfg(REPO_ROOT / 'configs/_base_/models/pspnet_r18-w16-d8.py'),
                        _scope_='mmseg')

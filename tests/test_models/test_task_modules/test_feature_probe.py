@@ -2,9 +2,8 @@
 import torch
 from torch import nn
 
-from rdimkd_mm.inspection import head_feature_module
-from rdimkd_mm.models.task_modules import (Feature, FeatureTaps, features_of, output_tensors,
-                                           probe_forward, probe_modules)
+from rdimkd_mm.models.task_modules import (Feature, FeatureTaps, features_of, head_feature_module,
+                                           output_tensors, probe_forward, probe_modules)
 
 
 class TinyDetector(nn.Module):
