@@ -115,3 +115,29 @@ def test_a_study_and_its_task_in_one_invocation_are_refused(tmp_path):
     assert ('the study seg-recipe shares the work dirs of seg; run them in separate '
             'invocations') in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_study_report_takes_the_planned_runs_and_the_committed_references(tmp_path):
+    """The study's report reads its arms' finished runs whose command is the planned one (not
+    a --quick run's) and takes the references from the committed results."""
+    import json
+
+    from benchmarks.studies.seg_recipe import report as study
+    runs = {(r.arm, r.seed): r for r in plan_runs(STUDY, STUDY.schedules['full'], tmp_path)
+            if r.group == 'main'}
+    for (arm, seed), command, metric in [
+            (('rdimkd-a+cwd5', 0), runs['rdimkd-a+cwd5', 0].command(Path('/a/t.pth')), 25.5),
+            (('cwd-bottleneck', 0), ['tools/train.py', 'other'], 1.0),
+            (('baseline', 0), runs['baseline', 0].command(None), 23.19)]:
+        work_dir = runs[arm, seed].work_dir
+        (work_dir / '2026/vis_data').mkdir(parents=True)
+        (work_dir / '2026/vis_data/scalars.json').write_text(json.dumps(dict(iter=50)) + '\n')
+        (work_dir / 'result.json').write_text(json.dumps(dict(command=command, metric=metric)))
+    rows = study.study_rows(tmp_path)
+    assert [(r['arm'], r['seed'], r['metric']) for r in rows] == [('rdimkd-a+cwd5', 0, 25.5)]
+    committed = study.committed_rows()
+    assert {r['arm'] for r in committed} == set(study.REFERENCE_ARMS)
+    assert all(r['task'] == 'seg-recipe' for r in committed)
+    assert len([r for r in committed if r['arm'] == 'cwd']) == 5
+    assert study.reproduction(tmp_path, committed) == [
+        dict(arm='baseline', seed=0, committed=23.190000534057617, reproduced=23.19)]

@@ -32,15 +32,32 @@ COMMITTED = REPO_ROOT / 'benchmarks/results/quality.json'
 RESULTS = REPO_ROOT / 'benchmarks/studies/seg_recipe/results'
 
 
-def study_rows(work_root: Path) -> list:
-    """Rows of the study arms' finished runs (main arms, seeds 0-4) in ``work_root``."""
+def finished_runs(work_root: Path, arms) -> list:
+    """The study's planned main runs (and teacher) of ``arms``, seeds 0-4, finished in
+    ``work_root`` with the planned command (not, say, a ``--quick`` run's), with their
+    results."""
     task = STUDIES[TASK]
-    runs = [r for r in plan_runs(task, task.schedules['full'], work_root)
-            if r.group == 'main' and r.arm not in REFERENCE_ARMS
-            and (r.work_dir / 'result.json').is_file()]
-    for run in runs:
-        run.result, run.reused = json.loads((run.work_dir / 'result.json').read_text()), True
-    return collect(runs)
+    runs = []
+    for run in plan_runs(task, task.schedules['full'], work_root):
+        path = run.work_dir / 'result.json'
+        if run.group == 'sweep' or run.arm not in arms or not path.is_file():
+            continue
+        result = json.loads(path.read_text())
+        if _without_teacher(result['command']) == _without_teacher(run.command(None)):
+            run.result, run.reused = result, True
+            runs.append(run)
+    return runs
+
+
+def _without_teacher(command: list) -> list:
+    """The command without its teacher checkpoint (an absolute path, per checkout)."""
+    return [c for c in command if not c.startswith('model.teacher_checkpoint=')]
+
+
+def study_rows(work_root: Path) -> list:
+    """Rows of the study arms' finished runs in ``work_root``."""
+    arms = [arm for arm in STUDIES[TASK].arms if arm not in REFERENCE_ARMS]
+    return collect(finished_runs(work_root, arms))
 
 
 def committed_rows(path: Path = COMMITTED) -> list:
@@ -53,13 +70,10 @@ def committed_rows(path: Path = COMMITTED) -> list:
 def reproduction(work_root: Path, committed: list) -> list:
     """Reference runs trained again in ``work_root`` (the check that the commands reproduce
     the committed values): arm, seed, committed and reproduced metric."""
-    task = STUDIES[TASK]
-    runs = [r for r in plan_runs(task, task.schedules['full'], work_root)
-            if r.arm in REFERENCE_ARMS and (r.work_dir / 'result.json').is_file()]
     stored = {(r['arm'], r['seed']): r['metric'] for r in committed}
     return [dict(arm=r.arm, seed=r.seed, committed=stored.get((r.arm, r.seed)),
-                 reproduced=json.loads((r.work_dir / 'result.json').read_text())['metric'])
-            for r in runs]
+                 reproduced=r.result['metric'])
+            for r in finished_runs(work_root, REFERENCE_ARMS)]
 
 
 def main() -> None:
@@ -78,8 +92,8 @@ def main() -> None:
                 schedule=vars(STUDIES[TASK].schedules['full']),
                 reproduction=reproduction(work_root, committed), summaries=[summary], runs=rows)
     (results / 'quality.json').write_text(json.dumps(data, indent=2))
-    checks = ''.join(f'- {c["arm"]} seed {c["seed"]}: committed {c["committed"]:.2f}, '
-                     f'trained again {c["reproduced"]:.2f}\n' for c in data['reproduction'])
+    checks = ''.join(f'- {c["arm"]} seed {c["seed"]}: committed {c["committed"]!r}, '
+                     f'trained again {c["reproduced"]!r}\n' for c in data['reproduction'])
     header = (f'Written by `{data["command"]}` on {data["date"]} from the study arms\' runs '
               f'({report.machine_line(data["machine"])}) and the reference arms\' committed '
               'runs (teacher, baseline, RdimKD-A, CWD: `benchmarks/results/quality.json`). '
