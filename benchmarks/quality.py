@@ -67,7 +67,7 @@ def plan_runs(task: Task, schedule: Schedule, work_root: Path,
     """Teacher, then every main arm for every seed, then the sweep: RdimKD-R's runs (and those
     of the task's ``weight_sweep_arms``) on the first ``sweep_seeds`` seeds, the peers' on the
     first seed."""
-    root = work_root / task.name
+    root = work_root / task.work_name
     base = [f'default_hooks.logger.interval={max(1, min(50, schedule.student_iters // 5))}']
     runs = [Run(task, 'teacher', 'teacher', ARM_TITLES['teacher'], schedule.seeds[0],
                 root / 'teacher',
@@ -215,8 +215,10 @@ class QualityBenchmark:
         for old in run.work_dir.glob('2*'):  # logs of an interrupted attempt
             if old.is_dir():
                 shutil.rmtree(old)
+        # The repo first on the path: a config may import from it (a study's loss).
+        path = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get('PYTHONPATH')) if p)
         env = dict(os.environ, OMP_NUM_THREADS=str(self.threads),
-                   MKL_NUM_THREADS=str(self.threads), PYTHONWARNINGS='ignore')
+                   MKL_NUM_THREADS=str(self.threads), PYTHONWARNINGS='ignore', PYTHONPATH=path)
         # The benchmark owns its work dirs: a rerun (an interrupted attempt, another command)
         # replaces the earlier checkpoints. Not part of `command`, which keys the cache.
         argv = [*command, '--overwrite']

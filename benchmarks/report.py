@@ -12,7 +12,7 @@ matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 
 from rdimkd_mm.models.losses import RdimKDLoss  # noqa: E402
-from .tasks import ARM_TITLES, TASKS, method_name  # noqa: E402
+from .tasks import ALL_TASKS, ARM_TITLES, method_name  # noqa: E402
 
 _DEFAULT_NORMALIZE = inspect.signature(RdimKDLoss).parameters['normalize'].default
 
@@ -48,9 +48,9 @@ def summarise_quality(rows: List[dict], task: str) -> dict:
     base_mean = statistics.mean(baseline.values()) if baseline else None
     teacher_metric = teacher[0] if teacher else None
     per_arm = {arm: {r['seed']: r['metric'] for r in main if r['arm'] == arm}
-               for arm in TASKS[task].arms}
+               for arm in ALL_TASKS[task].arms}
     arms = []
-    for arm in TASKS[task].arms:
+    for arm in ALL_TASKS[task].arms:
         values = per_arm[arm]
         if not values:
             continue
@@ -64,9 +64,11 @@ def summarise_quality(rows: List[dict], task: str) -> dict:
             entry['wins'] = f'{sum(paired)}/{len(paired)}'
             gap = (teacher_metric - base_mean) if teacher_metric is not None else 0.0
             entry['gap_closed'] = entry['delta'] / gap if gap > 0 else None
-            default = TASKS[task].default_arm
-            references = ['baseline'] + ([default, PEER_REFERENCE, *TASKS[task].peers]
-                                         if arm.startswith('rdimkd') else [])
+            spec = ALL_TASKS[task]
+            references = ['baseline'] + (
+                list(spec.references) if spec.references else
+                [spec.default_arm, PEER_REFERENCE, *spec.peers] if arm.startswith('rdimkd')
+                else [])
             references = [ref for ref in references if ref != arm]
             entry['paired'] = {ref: paired_difference(values, per_arm[ref])
                                for ref in references if per_arm.get(ref)}
@@ -80,7 +82,7 @@ def summarise_quality(rows: List[dict], task: str) -> dict:
 def _sweep_centres(task: str, per_arm: Dict[str, Dict[int, float]]) -> Dict[str, tuple]:
     """The main arms the sweep varies, under their sweep label: label -> (arm, seed -> value)."""
     return {label: (arm, per_arm.get(arm, {}))
-            for label, arm in TASKS[task].sweep_centres().items()}
+            for label, arm in ALL_TASKS[task].sweep_centres().items()}
 
 
 def summarise_sweep(rows: List[dict], baseline: Dict[int, float],
@@ -151,8 +153,20 @@ def _interval(diff: Optional[dict]) -> str:
 
 
 def _describe(task, arm: str) -> str:
-    """'RandomProjection k=0.25, normalize='standardize', weight 10', from the arm's config."""
-    loss = task.loss(arm)
+    """'RandomProjection k=0.25, normalize='standardize', weight 10', from the arm's config; an
+    arm with several points or another loss: 'head: ... + logits: CWDLoss tau=1, weight 5'."""
+    points = task.distill_points(arm)
+    if len(points) == 1 and 'projection' in points[0]['loss']:
+        return _describe_loss(points[0]['loss'])
+    return ' + '.join(f'{p["name"]} ({p["student"]}): {_describe_loss(p["loss"])}'
+                      for p in points)
+
+
+def _describe_loss(loss: dict) -> str:
+    if 'projection' not in loss:
+        options = ''.join(f' {key}={value:g}' for key, value in loss.items()
+                          if key not in ('type', 'loss_weight') and isinstance(value, float))
+        return f'{loss["type"].split(".")[-1]}{options}, weight {loss["loss_weight"]:g}'
     projection = loss['projection']
     k = f' k={projection["k"]:g}' if 'k' in projection else ''
     return (f'{projection["type"].split(".")[-1]}{k}, '
@@ -161,16 +175,18 @@ def _describe(task, arm: str) -> str:
 
 
 def quality_markdown(summary: dict) -> str:
-    task = TASKS[summary['task']]
-    others = [method_name(arm)[-1] for arm in task.kd_arms
-              if arm.startswith('rdimkd-') and arm != task.default_arm]
+    task = ALL_TASKS[summary['task']]
+    others = [method_name(arm)[-1] for arm in task.kd_arms  # a study's arms change more
+              if arm.startswith('rdimkd-') and arm != task.default_arm and not task.work_of]
+    trained = {arm['arm'] for arm in summary['arms']}
     lines = [f'### {task.title}', '',
              f'Distilled feature: {task.distill_point}. {method_name(task.default_arm)}: the '
              f'shipped default `{task.default_config}`'
              + (f'; {" and ".join(others)} change only the projection' if others else '')
              + '. Losses: '
              + '; '.join(f'{method_name(arm)}: {_describe(task, arm)}'
-                         for arm in task.arms[1:] if arm not in task.peers) + '.',
+                         for arm in task.arms[1:] if arm not in task.peers and arm in trained)
+             + '.',
              '', f'| model | {task.metric_name}, mean ± std | per seed | Δ vs baseline | '
              'beats baseline (same seed) | teacher-student gap closed |',
              '|---|---|---|---|---|---|',
@@ -224,7 +240,7 @@ def plot_quality(summaries: List[dict], path: Path) -> None:
     fig, axes = plt.subplots(1, len(summaries), figsize=(6.5 * len(summaries), 4.2),
                              squeeze=False)
     for ax, summary in zip(axes[0], summaries):
-        task = TASKS[summary['task']]
+        task = ALL_TASKS[summary['task']]
         arms = summary['arms']
         for i, arm in enumerate(arms):
             color = ('0.4' if arm['arm'] == 'baseline' else

@@ -32,7 +32,7 @@ import torch  # noqa: E402
 
 from benchmarks import report  # noqa: E402
 from benchmarks.suites import SUITES  # noqa: E402
-from benchmarks.tasks import TASKS, Schedule  # noqa: E402
+from benchmarks.tasks import ALL_TASKS, Schedule  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -43,7 +43,7 @@ def parse_args() -> argparse.Namespace:
                         '--help')
     parser.add_argument('--quick', action='store_true',
                         help='smoke check: one seed and tiny schedules')
-    parser.add_argument('--tasks', nargs='+', choices=sorted(TASKS), default=['det', 'seg'])
+    parser.add_argument('--tasks', nargs='+', choices=sorted(ALL_TASKS), default=['det', 'seg'])
     parser.add_argument('--parts', nargs='+', choices=['quality', 'cost'],
                         default=['quality', 'cost'])
     parser.add_argument('--arms', nargs='+',
@@ -90,7 +90,7 @@ def machine() -> dict:
 def make_data(task_names) -> None:
     from synthetic import generate_cityscapes_segmentation, generate_coco_detection
     for name in task_names:
-        task = TASKS[name]
+        task = ALL_TASKS[name]
         root = REPO_ROOT / task.data_root
         if (root / 'done').is_file():
             continue
@@ -111,7 +111,7 @@ def cost_arms_missing(task) -> list:
 
 def schedule_of(name: str, mode: str, args) -> Schedule:
     """The task's schedule for ``mode``, on seeds 0..``args.seeds``-1 when given."""
-    schedule = TASKS[name].schedules[mode]
+    schedule = ALL_TASKS[name].schedules[mode]
     if args.seeds is None:
         return schedule
     return dataclasses.replace(schedule, seeds=tuple(range(args.seeds)))
@@ -122,8 +122,8 @@ def run_quality(args, mode: str, results: Path, command: str) -> None:
     start = time.time()
     runs = []
     for name in args.tasks:
-        runs += plan_runs(TASKS[name], schedule_of(name, mode, args), REPO_ROOT / args.work_root,
-                          args.sweep_seeds)
+        runs += plan_runs(ALL_TASKS[name], schedule_of(name, mode, args),
+                          REPO_ROOT / args.work_root, args.sweep_seeds)
     if args.arms:
         runs = [r for r in runs if r.arm in args.arms or r.arm == 'teacher']
     if args.no_sweep:
@@ -156,11 +156,11 @@ def run_cost(args, mode: str, results: Path, command: str) -> None:
     costs = []
     for name in args.tasks:
         torch.set_num_threads(os.cpu_count() or 1)
-        cost = measure_task(TASKS[name], args.device, work_dir, rounds=2 if quick else 10,
+        cost = measure_task(ALL_TASKS[name], args.device, work_dir, rounds=2 if quick else 10,
                             iters=1 if quick else 3, warmup=1 if quick else 5,
-                            fit_batches=TASKS[name].schedules[mode].fit_batches)
+                            fit_batches=ALL_TASKS[name].schedules[mode].fit_batches)
         if not args.device.startswith('cuda'):
-            cost['memory'] = cpu_peak_memory(TASKS[name], work_dir, cost['fit_batches'],
+            cost['memory'] = cpu_peak_memory(ALL_TASKS[name], work_dir, cost['fit_batches'],
                                              args.jobs)
             cost['memory_kind'] = CPU_MEMORY_KIND
         cost['device'] = args.device
@@ -212,7 +212,11 @@ def main() -> None:
     if args.seeds is not None and args.seeds < 1:
         raise SystemExit(f'--seeds {args.seeds}: give at least 1')
     for name in args.tasks:  # before any data or training
-        missing = cost_arms_missing(TASKS[name]) if 'cost' in args.parts else []
+        base = ALL_TASKS[name].work_of
+        if base in args.tasks:
+            raise SystemExit(f'--tasks {name} {base}: the study {name} shares the work dirs of '
+                             f'{base}; run them in separate invocations')
+        missing = cost_arms_missing(ALL_TASKS[name]) if 'cost' in args.parts else []
         if missing:
             raise SystemExit(f'--parts cost times every RdimKD variant, but the {name} task has '
                              f'no {", ".join(missing)} arm; give --parts quality for {name}')

@@ -4,13 +4,16 @@ Every arm is an ordinary config under ``benchmarks/configs/<task>/`` trained wit
 ``tools/train.py``; the runner only adds ``--cfg-options`` (seed, schedule length, teacher
 checkpoint, sweep values), which it prints and stores next to each result.
 """
+import dataclasses
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Dict, List, Tuple
 
 from mmengine.config import Config
 
 CONFIG_DIR = 'benchmarks/configs'
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,14 @@ class Task:
     # Whether the sweep also runs RdimKD-R at x1/16 and x16 and at k = C_t / 8 and C_t / 2; a
     # family whose runs cost more keeps to x1/4..x4 of the weight (benchmarks/README.md).
     wide_sweep: bool = True
+    # A study's variant of the task ``work_of`` (``STUDIES``): its arm configs are looked up in
+    # ``config_dir`` first, then in that task's folder, and its runs share that task's work dirs,
+    # so the teacher and the arms both have are trained once.
+    work_of: str = ''
+    config_dir: str = ''
+    # The arms every KD arm is compared with besides the baseline; empty: the RdimKD arms with
+    # the default, full L2 and the peers.
+    references: Tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.default_arm not in self.seeded_sweep_arms:
@@ -69,14 +80,26 @@ class Task:
     def config(self, arm: str) -> str:
         """The config file of an arm ('teacher', 'baseline' = student alone, or a KD arm)."""
         name = 'student' if arm == 'baseline' else arm
-        return f'{CONFIG_DIR}/{self.name}/{name}.py'
+        own = f'{self.config_dir}/{name}.py'
+        if self.config_dir and (REPO_ROOT / own).is_file():
+            return own
+        return f'{CONFIG_DIR}/{self.work_name}/{name}.py'
 
-    def loss(self, arm: str) -> dict:
-        """The loss dict of a KD arm's (single) distillation point, from its config."""
+    @property
+    def work_name(self) -> str:
+        """The folder of its runs under the work root (and of its configs, for a task's own)."""
+        return self.work_of or self.name
+
+    def distill_points(self, arm: str) -> List[dict]:
+        """The distillation points of a KD arm's config, as dicts."""
         with warnings.catch_warnings():  # the libraries' import-time deprecation warnings
             warnings.simplefilter('ignore')
             cfg = Config.fromfile(self.config(arm))
-        return cfg.model.distill[0].loss.to_dict()
+        return [point.to_dict() for point in cfg.model.distill]
+
+    def loss(self, arm: str) -> dict:
+        """The loss dict of a KD arm's (single) distillation point, from its config."""
+        return self.distill_points(arm)[0]['loss']
 
     @property
     def default_weight(self) -> float:
@@ -258,3 +281,36 @@ TASKS: Dict[str, Task] = {
         # The default's weight sweep, next to R's.
         weight_sweep_arms=('rdimkd-a', )),
 }
+
+# Studies: variants of a task whose extra arms live in a study's folder and are reported there
+# (``--tasks <study> --results-dir <its folder>``), not in the benchmark's table. They share
+# the task's teacher and work dirs.
+STUDY_TITLES = {
+    'rdimkd-a-logits': 'student + RdimKD-A at the logits (k=10)',
+    'cwd-bottleneck': 'student + CWD at the bottleneck',
+    'rdimkd-a+cwd5': 'student + RdimKD-A (bottleneck) + CWD (logits, weight 5)',
+    'rdimkd-a+cwd1': 'student + RdimKD-A (bottleneck) + CWD (logits, weight 1.25)',
+    'rdimkd-a-kl': 'student + RdimKD-A, spatial-softmax KL in the subspace',
+    'rdimkd-a-layer4': 'student + RdimKD-A at the bottleneck and backbone layer4',
+}
+ARM_TITLES.update(STUDY_TITLES)
+
+STUDIES: Dict[str, Task] = {
+    # Segmentation: where (bottleneck feature or logits) and how (L2 of standardised
+    # projections or per-channel spatial-softmax KL) each method distils, and the two together
+    # (benchmarks/studies/seg_recipe/README.md).
+    'seg-recipe': dataclasses.replace(
+        TASKS['seg'],
+        name='seg-recipe',
+        title='Segmentation recipe study: PSPNet R18 (half width) -> R18 (quarter width), '
+        'synthetic Cityscapes',
+        distill_point='per arm',
+        work_of='seg',
+        config_dir='benchmarks/studies/seg_recipe/configs',
+        kd_arms=('rdimkd-a', *STUDY_TITLES),
+        fit_hook_arms=('rdimkd-a', 'rdimkd-a-logits', 'rdimkd-a+cwd5', 'rdimkd-a+cwd1',
+                       'rdimkd-a-kl', 'rdimkd-a-layer4'),
+        references=('rdimkd-a', 'cwd')),
+}
+# Every task the runner can run: the benchmark's and the studies'.
+ALL_TASKS: Dict[str, Task] = {**TASKS, **STUDIES}
