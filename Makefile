@@ -16,7 +16,7 @@ lint: setup
 
 # The docs site (Sphinx + myst-parser): warnings, broken cross-references and anchors are errors.
 docs: setup
-	$(PY) -m sphinx -W --keep-going -n -q -b html docs docs/_build/html
+	$(PY) -m sphinx -E -W --keep-going -n -q -b html docs docs/_build/html
 
 test: lint docs
 	$(PY) -m pytest tests -q -m 'not slow'
