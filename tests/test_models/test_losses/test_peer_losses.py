@@ -91,8 +91,9 @@ def test_loss_config_checks_cover_the_peers():
         'tau, connector, align, loss_weight.')
     with pytest.raises(ValueError, match=r"\(PKDLoss\) has no option 'projection'"):
         check_loss_config(dict(type='rdimkd_mm.PKDLoss', projection=dict(k=8)), 'fpn')
+    # The choices are every registered loss: a loss a config imports (custom_imports) joins them.
     with pytest.raises(ValueError, match="did you mean 'rdimkd_mm.PKDLoss'.*Choose one of "
-                       'rdimkd_mm.CWDLoss, rdimkd_mm.PKDLoss, rdimkd_mm.RdimKDLoss'):
+                       r'rdimkd_mm.CWDLoss, rdimkd_mm.PKDLoss, (\S+, )*rdimkd_mm.RdimKDLoss'):
         check_loss_config(dict(type='rdimkd_mm.PDKLoss'), 'fpn')
     with pytest.raises(ValueError, match="loss type 'rdimkd_mm.RandomProjection' is not a "
                        'BaseDistillLoss; choose one of rdimkd_mm.CWDLoss'):
