@@ -89,3 +89,9 @@ def test_readme_results_are_the_committed_benchmark():
     for row in rows:
         assert row in readme, row
     assert 'synthetic' in readme[readme.index('## Results'):readme.index('| model |')].lower()
+
+
+def test_readme_counts_the_tested_pairs():
+    from helpers.zoo_pairs import ZOO_PAIRS
+    counts = re.findall(r'(\d+) mmdet/mmseg model-zoo pairs', README.read_text())
+    assert counts == [str(len(ZOO_PAIRS))], counts
