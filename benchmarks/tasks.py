@@ -315,7 +315,7 @@ STUDIES: Dict[str, Task] = {
         references=('rdimkd-a', 'cwd')),
     # The same study's second segmentor family: DeepLabV3+ on the same data, its own teacher
     # (half the benchmark teacher's iterations, to fit the study's time), the same student
-    # schedule and seeds; the baseline, today's default, CWD and the recipe's best arm.
+    # schedule and seeds; the baseline, today's default, CWD and the recipe's two best arms.
     'seg-dlv3p': dataclasses.replace(
         TASKS['seg'],
         name='seg-dlv3p',
@@ -325,8 +325,8 @@ STUDIES: Dict[str, Task] = {
         config_dir='benchmarks/studies/seg_recipe/configs/deeplabv3plus',
         schedules=dict(SEG_SCHEDULES, full=dataclasses.replace(SEG_SCHEDULES['full'],
                                                                teacher_iters=1200)),
-        kd_arms=('rdimkd-a', 'rdimkd-a+cwd1'),
-        fit_hook_arms=('rdimkd-a', 'rdimkd-a+cwd1'),
+        kd_arms=('rdimkd-a', 'rdimkd-a-layer4', 'rdimkd-a+cwd1'),
+        fit_hook_arms=('rdimkd-a', 'rdimkd-a-layer4', 'rdimkd-a+cwd1'),
         references=('rdimkd-a', 'cwd')),
 }
 # Every task the runner can run: the benchmark's and the studies'.
