@@ -180,8 +180,8 @@ def quality_markdown(summary: dict) -> str:
               if arm.startswith('rdimkd-') and arm != task.default_arm and not task.work_of]
     trained = {arm['arm'] for arm in summary['arms']}
     lines = [f'### {task.title}', '',
-             f'Distilled feature: {task.distill_point}. {method_name(task.default_arm)}: the '
-             f'shipped default `{task.default_config}`'
+             f'Distilled feature: {task.distill_point}. {method_name(task.default_arm)}: '
+             f'`{task.default_config}` untouched'
              + (f'; {" and ".join(others)} change only the projection' if others else '')
              + '. Losses: '
              + '; '.join(f'{method_name(arm)}: {_describe(task, arm)}'

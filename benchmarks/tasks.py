@@ -290,10 +290,11 @@ TASKS: Dict[str, Task] = {
 STUDY_TITLES = {
     'rdimkd-a-logits': 'student + RdimKD-A at the logits (k=10)',
     'cwd-bottleneck': 'student + CWD at the bottleneck',
-    'rdimkd-a+cwd5': 'student + RdimKD-A (bottleneck) + CWD (logits, weight 5)',
-    'rdimkd-a+cwd1': 'student + RdimKD-A (bottleneck) + CWD (logits, weight 1.25)',
+    'rdimkd-a+cwd5': 'student + RdimKD-A (head feature) + CWD (logits, weight 5)',
+    'rdimkd-a+cwd1': 'student + RdimKD-A (head feature) + CWD (logits, weight 1.25)',
     'rdimkd-a-kl': 'student + RdimKD-A, spatial-softmax KL in the subspace',
-    'rdimkd-a-layer4': 'student + RdimKD-A at the bottleneck and backbone layer4',
+    'rdimkd-a-layer4': 'student + RdimKD-A at the head feature and backbone layer4',
+    'rdimkd-a-layer4-only': 'student + RdimKD-A at backbone layer4 alone',
 }
 ARM_TITLES.update(STUDY_TITLES)
 
@@ -311,7 +312,7 @@ STUDIES: Dict[str, Task] = {
         config_dir='benchmarks/studies/seg_recipe/configs',
         kd_arms=('rdimkd-a', *STUDY_TITLES),
         fit_hook_arms=('rdimkd-a', 'rdimkd-a-logits', 'rdimkd-a+cwd5', 'rdimkd-a+cwd1',
-                       'rdimkd-a-kl', 'rdimkd-a-layer4'),
+                       'rdimkd-a-kl', 'rdimkd-a-layer4', 'rdimkd-a-layer4-only'),
         references=('rdimkd-a', 'cwd')),
     # The same study's second segmentor family: DeepLabV3+ on the same data, its own teacher
     # (half the benchmark teacher's iterations, to fit the study's time), the same student
