@@ -1,7 +1,8 @@
 """A model that needs a larger probe image than the default (SSD300's extra layers fail below
 about 300 px): the inspector and the distiller's build probe name the option to set, and the
 inspector writes its size into the config as the distiller's ``probe_size``. (The SSD zoo pair
-trains through tools/train.py at 320 px in tests/test_runner_pairs.py.)"""
+trains from the config the inspector writes, through tools/train.py at 320 px, in
+tests/test_tools/test_runner_pairs.py.)"""
 import pytest
 import torch
 from mmengine.registry import init_default_scope
