@@ -8,10 +8,13 @@ the data, the teacher weights or internet changes on the command line: the data 
 synthetic sets), the input size, the teacher checkpoint (random weights), the student's
 pretrained init (off), light loaders, no validation.
 
-``tools/train.py`` runs in this process (``runpy``, its ``main`` with the command line
-below), which saves the interpreter start and imports of a subprocess per run; the command of
-each run is printed on failure to repeat it in a shell. Network access fails the run: nothing
-may be downloaded.
+The pairs marked ``inspected`` train the config that ``tools/inspect_pair.py
+--write-config`` writes for them, as written: the path a new user takes.
+
+``tools/train.py`` and ``tools/inspect_pair.py`` run in this process (``runpy``, their ``main``
+with the command line below), which saves the interpreter start and imports of a subprocess per
+run; the command of each run is printed on failure to repeat it in a shell. Network access fails
+the run: nothing may be downloaded.
 """
 import ast
 import contextlib
@@ -169,8 +172,8 @@ def run_here(argv: List[str]) -> str:
                 _unformatted_config_dumps(), contextlib.redirect_stdout(printed):
             runpy.run_path(str(REPO_ROOT / argv[0]), run_name='__main__')
     except BaseException as error:
-        raise AssertionError(f'{type(error).__name__}: {error}\nRepeat with:\n'
-                             f'python {shlex.join(argv)}') from error
+        raise AssertionError(f'{printed.getvalue()[-3000:]}\n{type(error).__name__}: {error}'
+                             f'\nRepeat with:\npython {shlex.join(argv)}') from error
     finally:
         sys.argv, sys.path[:] = saved_argv, saved_path
         if saved_rank is None:
