@@ -35,7 +35,7 @@ import torch
 from mmengine.config import Config
 from mmengine.utils import ManagerMixin
 
-from rdimkd_mm.utils import build_model
+from helpers.models import initialised_model
 from helpers.paths import REPO_ROOT
 from helpers.training import DET_SIZE, SEG_SIZE, cli_value, runner_options
 from helpers.zoo_pairs import ZOO_PAIRS, Point, ZooPair, distill_config, find, markdown_table
@@ -70,8 +70,9 @@ def test_downloads_fail_the_run(tmp_path, monkeypatch):
 
 @pytest.fixture(scope='module')
 def teacher_checkpoint(tmp_path_factory):
-    """``config -> checkpoint path``: one randomly initialised teacher per config, saved as
-    ``dict(state_dict=...)`` and shared by the module's tests."""
+    """``config -> checkpoint path``: one randomly initialised teacher per config (its
+    ``init_weights``, no pretrained init), saved as ``dict(state_dict=...)`` and shared by the
+    module's tests."""
     root = tmp_path_factory.mktemp('random_teachers')
     cache: Dict[str, Path] = {}
 
@@ -79,8 +80,7 @@ def teacher_checkpoint(tmp_path_factory):
         if config not in cache:
             path = root / f'{len(cache)}_{Path(config.split("::")[-1]).stem}.pth'
             with _restored_mmengine_state(), _cwd(REPO_ROOT):
-                torch.manual_seed(0)
-                model, _ = build_model(config)
+                model = initialised_model(config)
                 torch.save(dict(state_dict=model.state_dict()), path)
                 del model
             cache[config] = path
