@@ -13,13 +13,13 @@ side by side, with channels, spatial size and stride:
   ``decode_head.conv_seg``, whatever the head calls that module) and the backbone outputs;
 
 then proposes the measured default mapping of equal strides (strides are input size / feature
-size): the first three common neck levels of a detector, the head feature of a segmentor. With
-``--write-config``, writes a distillation config that ``tools/train.py`` runs as it is: the
-student config as ``_base_`` (its data, schedule and evaluator), the measured default's loss at
-the proposed points (RdimKD-R for a detector; RdimKD-A for a segmentor, with the hook that fits
-its autoencoder before training), and the student's pretrained initialisation switched off (no
-internet needed; the written lines say how to turn it back on). ``--all`` lists every module of
-both models.
+size): a detector's first three levels of the longest run of neck levels whose strides agree level
+by level, a segmentor's head feature. With ``--write-config``, writes a distillation config that
+``tools/train.py`` runs as it is: the student config as ``_base_`` (its data, schedule and
+evaluator), the measured default's loss at the proposed points (RdimKD-R for a detector; RdimKD-A
+for a segmentor, with the hook that fits its autoencoder before training), and the student's
+pretrained initialisation switched off (no internet needed; the written lines say how to turn it
+back on). ``--all`` lists every module of both models.
 """
 import argparse
 import os.path as osp

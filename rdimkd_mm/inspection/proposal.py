@@ -11,11 +11,12 @@ MAX_NECK_LEVELS = 3
 def propose_points(teacher: Side, student: Side) -> List[dict]:
     """Distillation points of equal stride: ``dict(name, teacher, student[, align])`` each.
 
-    Detectors: the first :data:`MAX_NECK_LEVELS` neck levels whose strides both sides have;
-    without a usable neck, the teacher's last backbone stage and the student's stage of the
-    same stride. Segmentors: the head feature of each side (with ``align='interpolate'`` when
-    their strides differ); without one (a query-based head), the last backbone stages of equal
-    stride. Empty when nothing matches.
+    Detectors: the first :data:`MAX_NECK_LEVELS` of the longest run of neck levels whose strides
+    agree level by level (named ``'fpn'`` for FPN-type necks, ``'neck'`` for others such as
+    SSD's or YOLOv3's); without a usable neck, the teacher's last backbone stage and the
+    student's stage of the same stride. Segmentors: the head feature of each side (with
+    ``align='interpolate'`` when their strides differ); without one (a query-based head), the
+    last backbone stages of equal stride. Empty when nothing matches.
     """
     points = []
     if teacher.scope == 'mmdet':
@@ -23,7 +24,8 @@ def propose_points(teacher: Side, student: Side) -> List[dict]:
         if t_neck and s_neck and all(f.is_map for f in t_neck + s_neck):
             slices = equal_stride_slices(t_neck, s_neck)
             if slices:
-                points.append(dict(name='fpn', teacher=first_levels(f'neck{slices[0]}', t_neck),
+                points.append(dict(name=neck_point_name(student),
+                                   teacher=first_levels(f'neck{slices[0]}', t_neck),
                                    student=first_levels(f'neck{slices[1]}', s_neck)))
         if points:
             return points
@@ -46,6 +48,14 @@ def propose_points(teacher: Side, student: Side) -> List[dict]:
             points.append(dict(name='backbone', teacher=f'backbone[{t_last}]',
                                student=f'backbone[{match[-1]}]'))
     return points
+
+
+def neck_point_name(side: Side) -> str:
+    """``'fpn'`` when the model's neck is an FPN (FPN, PAFPN, CSPNeXtPAFPN, ...), else
+    ``'neck'`` (SSDNeck, YOLOV3Neck, ChannelMapper)."""
+    neck = (side.cfg.get('model') or {}).get('neck') or {}
+    necks = neck if isinstance(neck, list) else [neck]
+    return 'fpn' if any('FPN' in str(n.get('type', '')).upper() for n in necks) else 'neck'
 
 
 def first_levels(address: str, levels: Levels) -> str:

@@ -48,7 +48,7 @@ def test_inspect_pair_writes_a_config_that_trains(det_root, tmp_path):
 
 def test_inspect_pair_matches_strides_of_a_two_stage_teacher(tmp_path):
     """Faster R-CNN's FPN starts at P2, RetinaNet's at P3: the proposal shifts by one level
-    (and keeps the measured default's first three common levels)."""
+    (and keeps the first three levels of equal stride, as the measured default)."""
     output = run_tool('inspect_pair.py', FASTER_R50, RETINA_R18, '--size', '128', '128')
     assert re.search(r'fpn\s+neck\[1:4\]\s+-> neck\[0:3\]', output), output  # P3-P5
 
