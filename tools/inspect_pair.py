@@ -28,8 +28,7 @@ import os.path as osp
 from typing import Dict, Tuple
 
 import rdimkd_mm  # noqa: F401
-from rdimkd_mm.inspection import (Side, config_text, describe_levels, proposal_note,
-                                  propose_points)
+from rdimkd_mm.inspection import Side, config_text, describe_levels, proposal_note, propose_points
 
 
 def parse_args() -> argparse.Namespace:
