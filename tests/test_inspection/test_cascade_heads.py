@@ -15,4 +15,6 @@ def test_ocrnet_head_feature_is_the_last_heads_object_context():
     assert teacher.head_feature == student.head_feature == 'decode_head.1.object_context_block'
     assert [(f.shape[0], f.stride) for f in teacher.levels(teacher.head_feature)] == [(512, 4)]
     head = 'decode_head.1.object_context_block'
-    assert propose_points(teacher, student) == [dict(name='head', teacher=head, student=head)]
+    assert propose_points(teacher, student) == [
+        dict(name='head', teacher=head, student=head),
+        dict(name='backbone', teacher='backbone[3]', student='backbone[3]')]  # both /32
