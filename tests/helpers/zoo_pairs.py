@@ -216,7 +216,8 @@ ZOO_PAIRS: Tuple[ZooPair, ...] = (
         'mmseg::ocrnet/ocrnet_hr48_4xb2-40k_cityscapes-512x1024.py',
         'mmseg::ocrnet/ocrnet_hr18s_4xb2-40k_cityscapes-512x1024.py',
         (Point('head', 'decode_head.1.object_context_block',
-               'decode_head.1.object_context_block'), ),
+               'decode_head.1.object_context_block'),
+         Point('backbone', 'backbone[3]', 'backbone[3]')),
         'OCRNet: a cascade of decode heads (a list: FCN, then OCR); the last head\'s object '
         'context (stride 4) before its classifier',
         inspected=True,
