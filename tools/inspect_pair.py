@@ -13,20 +13,22 @@ side by side, with channels, spatial size and stride:
   ``decode_head.conv_seg``, whatever the head calls that module) and the backbone outputs;
 
 then proposes the measured default mapping of equal strides (strides are input size / feature
-size): the first three common neck levels of a detector, the head feature of a segmentor. With
-``--write-config``, writes a distillation config that ``tools/train.py`` runs as it is: the
-student config as ``_base_`` (its data, schedule and evaluator), the measured default's loss at
-the proposed points (RdimKD-R for a detector; RdimKD-A for a segmentor, with the hook that fits
-its autoencoder before training), and the student's pretrained initialisation switched off (no
-internet needed; the written lines say how to turn it back on). ``--all`` lists every module of
-both models.
+size): a detector's first three levels of the longest run of neck levels whose strides agree level
+by level; a segmentor's head feature and, when the two backbones' last outputs have equal
+strides, those (otherwise the tool says why it left them out, in its output and the written
+config). With ``--write-config``, writes a distillation config that ``tools/train.py`` runs as
+it is: the student config as ``_base_`` (its data, schedule and evaluator), the measured
+default's loss at the proposed points (RdimKD-R for a detector; RdimKD-A for a segmentor, with
+the hook that fits its autoencoders before training), and the student's pretrained
+initialisation switched off (no internet needed; the written lines say how to turn it back on).
+``--all`` lists every module of both models.
 """
 import argparse
 import os.path as osp
 from typing import Dict, Tuple
 
 import rdimkd_mm  # noqa: F401
-from rdimkd_mm.inspection import Side, config_text, describe_levels, propose_points
+from rdimkd_mm.inspection import Side, config_text, describe_levels, proposal_note, propose_points
 
 
 def parse_args() -> argparse.Namespace:
@@ -102,11 +104,15 @@ def main() -> None:
     for point in points:
         note = ("  (strides differ: align='interpolate')" if point.get('align') else '')
         print(f"  {point['name']:<10} {point['teacher']:<28} -> {point['student']}{note}")
+    left_out = proposal_note(teacher, student, points)
+    if left_out:
+        print(left_out)
     if args.write_config:
         name = osp.splitext(osp.basename(args.teacher.split('::')[-1]))[0]
         checkpoint = args.teacher_checkpoint or f'checkpoints/{name}.pth'
         with open(args.write_config, 'w') as f:
-            f.write(config_text(teacher, student, points, args.write_config, checkpoint))
+            f.write(config_text(teacher, student, points, args.write_config, checkpoint,
+                                left_out))
         print(f'\nWrote {args.write_config}; train it with\n  python tools/train.py '
               f'{args.write_config}\n(with the teacher weights at {checkpoint}, or '
               f'--cfg-options model.teacher_checkpoint=PATH)')

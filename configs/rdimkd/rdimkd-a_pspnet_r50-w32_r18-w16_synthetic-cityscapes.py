@@ -1,8 +1,8 @@
-# RdimKD-A: distil the synthetic-demo PSPNet teacher into its student with the shipped
-# segmentation default, untouched (configs/_base_/distill/rdimkd-a_seg-head.py): the decode
-# head's bottleneck (the PSP feature before the classifier), K = the encoder of an autoencoder
-# fitted to the teacher's features before training, k = C_t / 4 = 32, standardised loss at
-# weight 2.5.
+# RdimKD-A: distil the synthetic-demo PSPNet teacher into its student with the head-only form
+# of the segmentation default (configs/_base_/distill/rdimkd-a_seg-head.py), untouched: the
+# decode head's bottleneck (the PSP feature before the classifier), K = the encoder of an
+# autoencoder fitted to the teacher's features before training, k = C_t / 4 = 32, standardised
+# loss at weight 2.5.
 _base_ = [
     '../synthetic/pspnet_r18-w16-d8_synthetic-cityscapes.py',
     '../_base_/distill/rdimkd-a_seg-head.py',

@@ -1,5 +1,6 @@
 """Write a distillation config for a teacher-student pair as config text."""
 import os.path as osp
+import textwrap
 from typing import Any, List
 
 from rdimkd_mm.utils import pretrained_inits
@@ -61,7 +62,7 @@ def hooks_text(student: Side, needed: List[dict]) -> str:
 
 
 def config_text(teacher: Side, student: Side, points: List[dict], out_path: str,
-                checkpoint: str) -> str:
+                checkpoint: str, note: str = '') -> str:
     """A distillation config that ``tools/train.py`` runs as it is, to be written to
     ``out_path``: the student config as ``_base_``, the default's loss at ``points``, its
     hooks, the inspector's probe size as the distiller's ``probe_size`` (its build probe then
@@ -74,6 +75,8 @@ def config_text(teacher: Side, student: Side, points: List[dict], out_path: str,
         points (list[dict]): Points from :func:`propose_points`.
         out_path (str): Where the config will be written (local paths are relative to it).
         checkpoint (str): The trained teacher's weights the config names.
+        note (str): Why a point of the default is left out (:func:`proposal_note`), written
+            as a comment; ``''`` for none.
     """
     out_dir = osp.dirname(osp.abspath(out_path))
     # Local paths relative to the written config, as _base_ is (mmengine's {{fileDirname}}).
@@ -88,8 +91,10 @@ def config_text(teacher: Side, student: Side, points: List[dict], out_path: str,
         init_text = ('\n# The student starts from random weights, so nothing is downloaded. To '
                      'start it from\n# the pretrained weights its config names, delete these '
                      'lines:\n' + '\n'.join(init) + '\n')
+    note_text = ''.join(f'# {line}\n' for line in textwrap.wrap(note, 96))
     return (f'# {method_name(loss)}: distil {teacher.spec} into {student.spec}.\n'
             f'# Written by tools/inspect_pair.py; points matched by stride on a probe image.\n'
+            + note_text +
             f"_base_ = ['{base}']  # the student: data, schedule, evaluator\n\n"
             'model = dict(\n    _delete_=True,\n    type=\'rdimkd_mm.FeatureDistiller\',\n'
             '    student=_base_.model,\n'

@@ -6,11 +6,12 @@ from mmengine.config import Config
 
 #: The repository root, which holds ``configs/``.
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-#: Per scope: the default's base config, the variable of its distillation points (whose loss a
-#: written config copies) and that of the hooks it needs (None: nothing to fit before training).
+#: Per scope: the default's base config, the variable of its distillation points (whose first
+#: point's loss a written config copies to every point) and that of the hooks it needs (None:
+#: nothing to fit before training).
 DEFAULTS = {
     'mmdet': ('configs/_base_/distill/rdimkd-r_fpn.py', 'fpn_distill', None),
-    'mmseg': ('configs/_base_/distill/rdimkd-a_seg-head.py', 'seg_distill', 'seg_distill_hooks'),
+    'mmseg': ('configs/_base_/distill/rdimkd-a_seg.py', 'seg_distill', 'seg_distill_hooks'),
 }
 #: The method name of each projection type.
 METHODS = {'RandomProjection': 'RdimKD-R', 'PCAProjection': 'RdimKD-P',

@@ -5,7 +5,7 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
-from rdimkd_mm.utils import build_model
+from rdimkd_mm.utils import build_model, load_model_config, pretrained_inits
 from helpers.paths import REPO_ROOT
 
 # The synthetic-COCO RdimKD-R config most tool tests train.
@@ -28,3 +28,21 @@ def save_random_teacher(distill_config: str, path: Path) -> Path:
     with DefaultScope.overwrite_default_scope(cfg.default_scope):
         save_random_model(cfg.model.teacher, path)
     return path
+
+
+def initialised_model(spec: str, seed: int = 0) -> torch.nn.Module:
+    """The model of config ``spec`` with seed ``seed``, initialised as its config says
+    (``init_weights``) with every pretrained init switched off, so nothing is downloaded. A
+    model only built keeps uninitialised memory in some layers (SSD's ``L2Norm.weight`` is
+    ``torch.Tensor(n)``): NaN by chance, which a teacher checkpoint may not hold."""
+    model_cfg, scope = load_model_config(spec)
+    for keys in pretrained_inits(model_cfg):
+        parent = model_cfg
+        for key in keys[:-1]:
+            parent = parent[key]
+        parent[keys[-1]] = None
+    torch.manual_seed(seed)
+    model, _ = build_model(dict(model_cfg, _scope_=scope))
+    with DefaultScope.overwrite_default_scope(scope):
+        model.init_weights()
+    return model

@@ -65,12 +65,13 @@ def shrink_pipeline(pipeline: list, key: str, size: int) -> Dict[str, object]:
 def runner_options(cfg: Config, data_root: Path, *, epochs: int = 1,
                    hooks: Optional[Dict[str, dict]] = None,
                    keep_checkpoint: bool = False, teacher_eval: bool = False,
-                   size: Optional[int] = None) -> List[str]:
+                   size: Optional[int] = None, probe: bool = True) -> List[str]:
     """The ``--cfg-options`` of a test run of ``cfg``: synthetic data of the config's task at
     ``data_root``, tiny inputs, one iteration per epoch, no validation, no pretrained init.
     ``teacher_eval``: keep a (detection) validation set for the teacher check of
     ``tools/train.py``; the student is never validated. ``size``: the input and probe size
-    (px) when the models need more than :data:`DET_SIZE`/:data:`SEG_SIZE`."""
+    (px) when the models need more than :data:`DET_SIZE`/:data:`SEG_SIZE`; ``probe``: set the
+    distiller's probe size to it (False: keep the config's, as tools/inspect_pair.py wrote it)."""
     is_seg = cfg.default_scope == 'mmseg'
     size = size or (SEG_SIZE if is_seg else DET_SIZE)
     o: Dict[str, object] = {}
@@ -108,7 +109,8 @@ def runner_options(cfg: Config, data_root: Path, *, epochs: int = 1,
         o['data_preprocessor.size'] = (size, size)
     if cfg.model.student.get('data_preprocessor', {}).get('size') is not None:
         o['model.student.data_preprocessor.size'] = (size, size)
-    o['model.probe_size'] = (size, size)
+    if probe:
+        o['model.probe_size'] = (size, size)
     o.update({'.'.join(('model.student', *keys)): None
               for keys in pretrained_inits(cfg.model.student)})
     # The schedule: one iteration per epoch, no validation; logs every iteration.

@@ -2,9 +2,11 @@
 mmengine's Runner (tests/test_tools/test_runner_pairs.py): the single list the docs' table of
 tested pairs is generated from (:func:`markdown_table`).
 
-Each pair is written as the distillation config a user would write (:func:`distill_config`):
-the student's zoo config as ``_base_``, its ``model`` replaced by a ``FeatureDistiller`` with the
-teacher's zoo config, and RdimKD-R at the listed points.
+A pair marked ``inspected`` trains the config that ``tools/inspect_pair.py --write-config``
+writes for it, unedited (its proposal must be the listed points). Every other pair is written as
+the distillation config a user would write (:func:`distill_config`): the student's zoo config as
+``_base_``, its ``model`` replaced by a ``FeatureDistiller`` with the teacher's zoo config, and
+RdimKD-R at the listed points.
 """
 import textwrap
 from typing import Dict, List, NamedTuple, Optional, Tuple
@@ -33,6 +35,9 @@ class ZooPair(NamedTuple):
     ``size``: input and probe size (px) when the models need more than the default.
     ``teacher_eval``: keep a validation set, so that tools/train.py's teacher check runs (the
     student is not validated); ``messages``: what the log must say.
+    ``inspected``: train the config tools/inspect_pair.py writes (with its default loss, probe
+    size and hooks), whose proposed points must be ``points``; ``notes``: what the inspector
+    must print.
     """
     id: str
     task: str  # 'detection' or 'segmentation'
@@ -49,6 +54,8 @@ class ZooPair(NamedTuple):
     size: Optional[int] = None
     teacher_eval: bool = False
     messages: Tuple[str, ...] = ()
+    inspected: bool = False
+    notes: Tuple[str, ...] = ()
 
     @property
     def scope(self) -> str:
@@ -56,6 +63,8 @@ class ZooPair(NamedTuple):
 
 
 FPN = (Point('fpn', 'neck', 'neck'), )
+#: What the inspector prints for a model whose head needs a real batch.
+HEADLESS = 'its head could not be probed with a zero image and no annotations'
 
 ZOO_PAIRS: Tuple[ZooPair, ...] = (
     # ------------------------------------------------------------------------- detection
@@ -125,9 +134,11 @@ ZOO_PAIRS: Tuple[ZooPair, ...] = (
     ZooPair(
         'retinanet-r50-coco_retinanet-r18-8-classes', 'detection',
         'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py',
-        'mmdet::retinanet/retinanet_r18_fpn_1x_coco.py', FPN,
+        'mmdet::retinanet/retinanet_r18_fpn_1x_coco.py',
+        (Point('fpn', 'neck[0:3]', 'neck[0:3]'), ),
         'a COCO (80-class) teacher for a student and data of 8 classes: the teacher check warns '
         'and distillation goes on',
+        inspected=True,
         options={'model.student.bbox_head.num_classes': 8},
         teacher_eval=True,
         messages=("the teacher is not evaluated (its class count differs from the data set's: "
@@ -139,23 +150,26 @@ ZOO_PAIRS: Tuple[ZooPair, ...] = (
         (Point('neck', 'neck', 'neck'), ),
         'YOLOv3: a coarse-to-fine neck with other channels at each level (512, 256, 128 -> '
         '96 each), one connector and projection per level',
+        inspected=True,
         options={'train_dataloader.dataset.times': 1}),  # the student's RepeatDataset
     ZooPair(
         'ssd300_ssdlite-mobilenetv2', 'detection',
         'mmdet::ssd/ssd300_coco.py',
         'mmdet::ssd/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py',
-        (Point('ssd', 'neck[0:3]', 'neck[1:4]'), ),
+        (Point('neck', 'neck[0:3]', 'neck[1:4]'), ),
         'SSD: a non-FPN neck of extra layers (strides 16-64 here, other channels at each level: '
         '1024, 512, 256 -> 96, 1280, 512); needs a 320 px input and probe',
-        size=320,
+        size=320, inspected=True,
         # The student's RepeatDataset; its class count is checked against the data's.
         options={'train_dataloader.dataset.times': 1, 'model.student.bbox_head.num_classes': 8}),
     ZooPair(
         'sparse-rcnn-r101_sparse-rcnn-r50', 'detection',
         'mmdet::sparse_rcnn/sparse-rcnn_r101_fpn_ms-480-800-3x_coco.py',
-        'mmdet::sparse_rcnn/sparse-rcnn_r50_fpn_1x_coco.py', FPN,
+        'mmdet::sparse_rcnn/sparse-rcnn_r50_fpn_1x_coco.py',
+        (Point('fpn', 'neck[0:3]', 'neck[0:3]'), ),
         'Sparse R-CNN (query-based, its head needs the data samples): the probe runs only the '
-        'backbone and the neck'),
+        'backbone and the neck',
+        inspected=True, notes=(HEADLESS, )),
     # ---------------------------------------------------------------------- segmentation
     ZooPair(
         'pspnet-r50_pspnet-r18', 'segmentation',
@@ -202,16 +216,20 @@ ZOO_PAIRS: Tuple[ZooPair, ...] = (
         'mmseg::ocrnet/ocrnet_hr48_4xb2-40k_cityscapes-512x1024.py',
         'mmseg::ocrnet/ocrnet_hr18s_4xb2-40k_cityscapes-512x1024.py',
         (Point('head', 'decode_head.1.object_context_block',
-               'decode_head.1.object_context_block'), ),
+               'decode_head.1.object_context_block'),
+         Point('backbone', 'backbone[3]', 'backbone[3]')),
         'OCRNet: a cascade of decode heads (a list: FCN, then OCR); the last head\'s object '
-        'context (stride 4) before its classifier'),
+        'context (stride 4) before its classifier',
+        inspected=True,
+        notes=('decode_head.1.object_context_block (head feature) 512x32x32 /4', )),
     ZooPair(
         'mask2former-swin-t_mask2former-r50', 'segmentation',
         'mmseg::mask2former/mask2former_swin-t_8xb2-90k_cityscapes-512x1024.py',
         'mmseg::mask2former/mask2former_r50_8xb2-90k_cityscapes-512x1024.py',
-        (Point('c5', 'backbone[3]', 'backbone[3]'), ),
+        (Point('backbone', 'backbone[3]', 'backbone[3]'), ),
         'Mask2Former (query-based, its head needs the data samples): Swin-T teacher, R50 '
-        'student, the last backbone stage (768 -> 2048 channels)'),
+        'student, the last backbone stage (768 -> 2048 channels)',
+        inspected=True, notes=(HEADLESS, )),
 )
 
 
@@ -269,6 +287,8 @@ def markdown_table() -> str:
         points = '<br>'.join(
             f'`{p.student}`' if p.student == p.teacher else f'`{p.student}` <- `{p.teacher}`'
             for p in pair.points)
+        if pair.inspected:
+            points += ' (as proposed)'
         rows.append(f'| {pair.task} | `{pair.teacher}` | `{pair.student}` | {points} '
                     f'| {pair.covers} |')
     return '\n'.join(rows)

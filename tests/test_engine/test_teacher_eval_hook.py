@@ -5,6 +5,7 @@ import logging
 from types import SimpleNamespace
 
 import torch
+from mmengine.evaluator import BaseMetric, Evaluator
 from torch import nn
 
 from rdimkd_mm.engine.hooks import teacher_eval_hook
@@ -37,14 +38,31 @@ class Loader(list):
     dataset = Dataset([0, 1])
 
 
-def run_hook(monkeypatch, teacher: nn.Module) -> list:
+class Predicting(Teacher):
+    """A detector that predicts, on data its metric then fails to score (CocoMetric's
+    IndexError on other classes)."""
+
+    def test_step(self, data_batch):
+        return ['prediction']
+
+
+class FailingMetric(BaseMetric):
+
+    def process(self, data_batch, data_samples) -> None:
+        self.results.extend(data_samples)
+
+    def compute_metrics(self, results: list) -> dict:
+        raise IndexError('list index out of range')
+
+
+def run_hook(monkeypatch, teacher: nn.Module, evaluator=None) -> list:
     logs = []
     monkeypatch.setattr(teacher_eval_hook, 'print_log',
                         lambda msg, logger=None, level=logging.INFO: logs.append((level, msg)))
     monkeypatch.setattr(teacher_eval_hook, 'distiller_of',
                         lambda runner, hook: SimpleNamespace(teacher=teacher))
     loop = SimpleNamespace(dataloader=Loader([dict(inputs=[torch.zeros(3, 8, 8)])]),
-                           evaluator=None)
+                           evaluator=evaluator)
     TeacherEvalHook().before_train(SimpleNamespace(iter=0, val_loop=loop))
     return logs
 
@@ -67,3 +85,12 @@ def test_another_class_count_is_not_evaluated(monkeypatch):
 def test_class_counts_compared_on_every_head_but_the_rpn():
     assert class_count_mismatch(Teacher(8), Dataset()) is None  # the RPN's 1 class is ignored
     assert class_count_mismatch(Teacher(19), SimpleNamespace(metainfo={})) is None  # unknown
+
+
+def test_a_failing_metric_keeps_no_teacher_results_for_the_students_validation(monkeypatch):
+    """mmengine's metrics clear their results only after computing them: what the teacher's
+    failed evaluation processed must not be scored with the student's first validation."""
+    metric = FailingMetric()
+    logs = run_hook(monkeypatch, Predicting(), Evaluator(metric))
+    assert 'its evaluation failed: IndexError: list index out of range' in logs[0][1], logs
+    assert metric.results == []

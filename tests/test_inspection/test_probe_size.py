@@ -1,14 +1,15 @@
 """A model that needs a larger probe image than the default (SSD300's extra layers fail below
 about 300 px): the inspector and the distiller's build probe name the option to set, and the
 inspector writes its size into the config as the distiller's ``probe_size``. (The SSD zoo pair
-trains through tools/train.py at 320 px in tests/test_runner_pairs.py.)"""
+trains from the config the inspector writes, through tools/train.py at 320 px, in
+tests/test_tools/test_runner_pairs.py.)"""
 import pytest
 import torch
 from mmengine.registry import init_default_scope
 
 from rdimkd_mm.inspection import Side
 from rdimkd_mm.models import FeatureDistiller
-from rdimkd_mm.utils import build_model
+from helpers.models import initialised_model
 
 SSD300 = 'mmdet::ssd/ssd300_coco.py'
 SSDLITE = 'mmdet::ssd/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py'
@@ -24,7 +25,7 @@ def test_the_inspector_names_size_for_too_small_an_image():
 
 def test_the_distiller_names_probe_size_for_too_small_an_image(tmp_path):
     init_default_scope('mmdet')
-    teacher, _ = build_model(SSD300)
+    teacher = initialised_model(SSD300)  # built only, its L2Norm weight may hold NaN
     torch.save(dict(state_dict=teacher.state_dict()), tmp_path / 'ssd300.pth')
     point = dict(name='ssd', student='neck[0:3]', teacher='neck[1:4]',
                  loss=dict(type='rdimkd_mm.RdimKDLoss',

@@ -4,15 +4,19 @@ from types import SimpleNamespace
 from rdimkd_mm.inspection import (config_text, describe_levels, first_levels, propose_points,
                                   value_text)
 from rdimkd_mm.inspection.side import Side
-from rdimkd_mm.models.task_modules import Feature
+from rdimkd_mm.models.task_modules import Feature, equal_stride_slices
 
 
-def side(scope, head_feature=None, **modules):
-    """A probed model: ``modules`` maps a module name to its levels' (C, stride) pairs."""
-    records = {name: [[Feature((c, 64 // s, 64 // s), float(s)) for c, s in levels]]
+def side(scope, head_feature=None, neck_type='FPN', **modules):
+    """A probed model: ``modules`` maps a module name to its levels' (C, stride) pairs (or
+    ``(C, H, W, stride)`` tuples); ``neck_type`` is the type of its config's neck."""
+    records = {name: [[Feature(tuple(level[:-1]), float(level[-1])) if len(level) == 4 else
+                       Feature((level[0], 64 // level[1], 64 // level[1]), float(level[1]))
+                       for level in levels]]
                for name, levels in modules.items()}
     fake = SimpleNamespace(scope=scope, head_feature=head_feature, records=records, spec='x.py',
-                           cfg={}, model=None, size=(64, 64))
+                           cfg=dict(model=dict(neck=dict(type=neck_type))), model=None,
+                           size=(64, 64))
     fake.levels = lambda module: Side.levels(fake, module)
     fake.point_levels = lambda address: Side.point_levels(fake, address)
     return fake
@@ -26,6 +30,23 @@ def test_detectors_get_the_first_three_neck_levels_of_equal_stride():
     assert first_levels('neck', teacher.levels('neck')) == 'neck[0:3]'
     assert first_levels('neck[2]', teacher.levels('neck')) == 'neck[2]'
     assert first_levels('neck[1:3]', teacher.levels('neck')) == 'neck[1:3]'
+
+
+def test_ssd_gets_the_longest_run_of_equal_stride_levels():
+    """SSD300 -> SSDLite at 320 px (the shapes tools/inspect_pair.py measures): the necks' strides
+    agree at 16, 32, 64 and 106.7 (both 3x3 maps: SSD300's fifth level, SSDLite's fourth), and
+    again only at the last 1x1 maps, which both images shrank to one pixel. The proposal is the
+    first three of the run, not the backbone stages around it."""
+    teacher = side('mmdet', neck_type='SSDNeck', backbone=[(512, 40, 40, 8), (1024, 20, 20, 16)],
+                   neck=[(512, 40, 40, 8), (1024, 20, 20, 16), (512, 10, 10, 32),
+                         (256, 5, 5, 64), (256, 3, 3, 320 / 3), (256, 1, 1, 320)])
+    student = side('mmdet', neck_type='SSDNeck', backbone=[(96, 20, 20, 16), (1280, 10, 10, 32)],
+                   neck=[(96, 20, 20, 16), (1280, 10, 10, 32), (512, 5, 5, 64),
+                         (256, 3, 3, 320 / 3), (256, 2, 2, 160), (128, 1, 1, 320)])
+    assert propose_points(teacher, student) == [
+        dict(name='neck', teacher='neck[1:4]', student='neck[0:3]')]
+    assert equal_stride_slices(teacher.levels('neck'), student.levels('neck')) == (
+        '[1:5]', '[0:4]')
 
 
 def test_without_a_neck_the_last_backbone_stage_of_equal_stride():

@@ -8,14 +8,18 @@ the data, the teacher weights or internet changes on the command line: the data 
 synthetic sets), the input size, the teacher checkpoint (random weights), the student's
 pretrained init (off), light loaders, no validation.
 
-``tools/train.py`` runs in this process (``runpy``, its ``main`` with the command line
-below), which saves the interpreter start and imports of a subprocess per run; the command of
-each run is printed on failure to repeat it in a shell. Network access fails the run: nothing
-may be downloaded.
+The pairs marked ``inspected`` train the config that ``tools/inspect_pair.py
+--write-config`` writes for them, as written: the path a new user takes.
+
+``tools/train.py`` and ``tools/inspect_pair.py`` run in this process (``runpy``, their ``main``
+with the command line below), which saves the interpreter start and imports of a subprocess per
+run; the command of each run is printed on failure to repeat it in a shell. Network access fails
+the run: nothing may be downloaded.
 """
 import ast
 import contextlib
 import gc
+import io
 import math
 import os
 import re
@@ -31,9 +35,9 @@ import torch
 from mmengine.config import Config
 from mmengine.utils import ManagerMixin
 
-from rdimkd_mm.utils import build_model
+from helpers.models import initialised_model
 from helpers.paths import REPO_ROOT
-from helpers.training import cli_value, runner_options
+from helpers.training import DET_SIZE, SEG_SIZE, cli_value, runner_options
 from helpers.zoo_pairs import ZOO_PAIRS, Point, ZooPair, distill_config, find, markdown_table
 
 SHIPPED = sorted(p for p in (REPO_ROOT / 'configs' / 'rdimkd').rglob('*.py')
@@ -66,8 +70,9 @@ def test_downloads_fail_the_run(tmp_path, monkeypatch):
 
 @pytest.fixture(scope='module')
 def teacher_checkpoint(tmp_path_factory):
-    """``config -> checkpoint path``: one randomly initialised teacher per config, saved as
-    ``dict(state_dict=...)`` and shared by the module's tests."""
+    """``config -> checkpoint path``: one randomly initialised teacher per config (its
+    ``init_weights``, no pretrained init), saved as ``dict(state_dict=...)`` and shared by the
+    module's tests."""
     root = tmp_path_factory.mktemp('random_teachers')
     cache: Dict[str, Path] = {}
 
@@ -75,8 +80,7 @@ def teacher_checkpoint(tmp_path_factory):
         if config not in cache:
             path = root / f'{len(cache)}_{Path(config.split("::")[-1]).stem}.pth'
             with _restored_mmengine_state(), _cwd(REPO_ROOT):
-                torch.manual_seed(0)
-                model, _ = build_model(config)
+                model = initialised_model(config)
                 torch.save(dict(state_dict=model.state_dict()), path)
                 del model
             cache[config] = path
@@ -157,21 +161,19 @@ def _no_network() -> Iterator[None]:
         socket.getaddrinfo, socket.socket.connect = saved
 
 
-def train(config, work_dir: Path, options: List[str]) -> str:
-    """``python tools/train.py CONFIG --work-dir WORK_DIR --cfg-options OPTIONS``, run in this
-    process from the repo root; returns the run's log."""
-    argv = ['tools/train.py', str(config), '--work-dir', str(work_dir), '--cfg-options',
-            *options]
+def run_here(argv: List[str]) -> str:
+    """``python ARGV`` (a tool under tools/), run in this process from the repo root; returns
+    what it printed."""
     saved_argv, saved_path = sys.argv, list(sys.path)
     saved_rank = os.environ.get('LOCAL_RANK')
-    sys.argv = argv
+    sys.argv, printed = argv, io.StringIO()
     try:
         with _restored_mmengine_state(), _cwd(REPO_ROOT), _no_network(), \
-                _unformatted_config_dumps():
-            runpy.run_path(str(REPO_ROOT / 'tools' / 'train.py'), run_name='__main__')
+                _unformatted_config_dumps(), contextlib.redirect_stdout(printed):
+            runpy.run_path(str(REPO_ROOT / argv[0]), run_name='__main__')
     except BaseException as error:
-        raise AssertionError(f'{type(error).__name__}: {error}\nRepeat with:\n'
-                             f'python {shlex.join(argv)}') from error
+        raise AssertionError(f'{printed.getvalue()[-3000:]}\n{type(error).__name__}: {error}'
+                             f'\nRepeat with:\npython {shlex.join(argv)}') from error
     finally:
         sys.argv, sys.path[:] = saved_argv, saved_path
         if saved_rank is None:
@@ -179,6 +181,14 @@ def train(config, work_dir: Path, options: List[str]) -> str:
         else:
             os.environ['LOCAL_RANK'] = saved_rank
         gc.collect()  # the run's models
+    return printed.getvalue()
+
+
+def train(config, work_dir: Path, options: List[str]) -> str:
+    """``python tools/train.py CONFIG --work-dir WORK_DIR --cfg-options OPTIONS``, run in this
+    process from the repo root; returns the run's log."""
+    run_here(['tools/train.py', str(config), '--work-dir', str(work_dir), '--cfg-options',
+              *options])
     logs = sorted(work_dir.glob('*/*.log'))
     assert logs, f'no log under {work_dir}'
     return logs[-1].read_text()
@@ -241,18 +251,48 @@ def test_shipped_config_trains_through_the_runner(path, det_root, seg_root, teac
     check_kd_losses(log, distill_names(cfg), iterations=1)
 
 
-@pytest.mark.parametrize('pair', ZOO_PAIRS, ids=lambda p: p.id)
+@pytest.mark.parametrize('pair', [p for p in ZOO_PAIRS if not p.inspected], ids=lambda p: p.id)
 def test_zoo_pair_trains_through_the_runner(pair: ZooPair, det_root, seg_root,
                                             teacher_checkpoint, tmp_path):
     config = tmp_path / f'rdimkd-r_{pair.id}.py'
     config.write_text(distill_config(pair, str(teacher_checkpoint(pair.teacher))))
+    train_and_check(pair, config, det_root, seg_root, tmp_path)
+
+
+@pytest.mark.parametrize('pair', [p for p in ZOO_PAIRS if p.inspected], ids=lambda p: p.id)
+def test_inspected_pair_trains_through_the_runner(pair: ZooPair, det_root, seg_root,
+                                                  teacher_checkpoint, tmp_path):
+    """The path a new user takes: ``tools/inspect_pair.py TEACHER STUDENT --size S S
+    --teacher-checkpoint PATH --write-config CONFIG``, then ``tools/train.py CONFIG`` with only
+    the data and the schedule changed (the written probe size, loss, hooks and student init
+    are used as written)."""
+    config = tmp_path / f'inspected_{pair.id}.py'
+    size = pair.size or (SEG_SIZE if pair.scope == 'mmseg' else DET_SIZE)
+    printed = run_here([
+        'tools/inspect_pair.py', pair.teacher, pair.student, '--size', str(size), str(size),
+        '--teacher-checkpoint', str(teacher_checkpoint(pair.teacher)), '--write-config',
+        str(config)])
+    for note in pair.notes:
+        assert note in ' '.join(printed.split()), printed
+    with _restored_mmengine_state():
+        cfg = Config.fromfile(str(config))
+    assert cfg.model.probe_size == (size, size)
+    assert [Point(p.name, p.student, p.teacher) for p in cfg.model.distill] == list(
+        pair.points), printed
+    train_and_check(pair, config, det_root, seg_root, tmp_path, probe=False)
+
+
+def train_and_check(pair: ZooPair, config: Path, det_root: Path, seg_root: Path, tmp_path: Path,
+                    probe: bool = True) -> None:
+    """Train ``config`` of ``pair`` through tools/train.py and check its log (and checkpoint).
+    ``probe``: set the probe size on the command line (False: the config's)."""
     with _restored_mmengine_state():
         cfg = Config.fromfile(str(config))
     data_root = seg_root if pair.scope == 'mmseg' else det_root
     ema = any(h['type'].split('.')[-1] == 'EMAHook' for h in cfg.get('custom_hooks', []))
     options = runner_options(cfg, data_root, epochs=pair.epochs, hooks=pair.hooks,
                              keep_checkpoint=pair.checkpoint, teacher_eval=pair.teacher_eval,
-                             size=pair.size)
+                             size=pair.size, probe=probe)
     options += [f'{k}={cli_value(v)}' for k, v in pair.options.items()]
     log = train(config, tmp_path / 'work', options)
     check_kd_losses(log, [p.name for p in pair.points], iterations=pair.epochs)

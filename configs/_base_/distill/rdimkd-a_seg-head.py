@@ -1,13 +1,15 @@
-# RdimKD-A for segmentors at the decode head's last feature before the classifier
-# (`decode_head.bottleneck` for PSPNet and DeepLabV3): K = the encoder of an autoencoder fitted
-# to the teacher's features before training, k = a quarter of the teacher's channels, on the
-# standardised loss (1 - the projected channels' mean Pearson correlation) at weight 2.5.
-# Measured in benchmarks/results/ (trained teacher): A beat the student baseline on every seed
-# of ten (seg_10_seeds), RdimKD-R at the same point and weight on nine; A's sweep x1/4..x4
-# (seg_a_sweep, 5 seeds) beat the baseline at every weight, and 2.5 was the best of them.
-# Detection's default is RdimKD-R at weight 10 on FPN P3-P5 (rdimkd-r_fpn.py); why one weight
-# per task: docs/benchmarks/loss_scale_study.md. A pair config inherits this next to the
-# student's config and writes
+# RdimKD-A for segmentors at the decode head's last feature before the classifier only
+# (`decode_head.bottleneck` for PSPNet and DeepLabV3): the head-only form of the segmentation
+# default (rdimkd-a_seg.py, which adds the backbone's last output with this loss). K = the
+# encoder of an autoencoder fitted to the teacher's features before training, k = a quarter of
+# the teacher's channels, on the standardised loss (1 - the projected channels' mean Pearson
+# correlation) at weight 2.5. The benchmark's RdimKD-A arm distils with it; measured in
+# benchmarks/results/ (trained teacher): A beat the student
+# baseline on every seed of ten (seg_10_seeds), RdimKD-R at the same point and weight on nine;
+# A's sweep x1/4..x4 (seg_a_sweep, 5 seeds) beat the baseline at every weight, and 2.5 was the
+# best of them. Detection's default is RdimKD-R at weight 10 on FPN P3-P5 (rdimkd-r_fpn.py); why
+# one weight per task: docs/benchmarks/loss_scale_study.md. A pair config inherits this next to
+# the student's config and writes
 #   distill=_base_.seg_distill            (in its model)
 #   custom_hooks = _base_.seg_distill_hooks   (or its student's custom_hooks + these)
 # The fit streams 20 training batches through the frozen teacher, as the benchmark did

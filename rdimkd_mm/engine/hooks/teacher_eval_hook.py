@@ -49,6 +49,10 @@ class TeacherEvalHook(Hook):
                     metrics = self.evaluate(model.teacher, loop)
             except Exception as error:  # noqa: BLE001  (the check must not stop the run)
                 cause = f'its evaluation failed: {type(error).__name__}: {error}'
+                # A metric clears its results only after computing them: the teacher's would
+                # otherwise be scored with the student's at the first validation.
+                for metric in getattr(loop.evaluator, 'metrics', []):
+                    metric.results.clear()
         if cause is not None:
             print_log(f'TeacherEvalHook: the teacher is not evaluated ({cause}). Distillation '
                       'goes on; pass --no-teacher-eval to tools/train.py to skip this check.',

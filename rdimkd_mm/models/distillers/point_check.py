@@ -60,7 +60,7 @@ class PointCheck:
                       'classifier)')
             raise ValueError(
                 f"{self.where}: the point is meant for the decode head's last feature "
-                '(check_head_feature=True, as in configs/_base_/distill/rdimkd-a_seg-head.py), '
+                '(check_head_feature=True, as in configs/_base_/distill/rdimkd-a_seg.py), '
                 f"but the {side}'s {actual}, not {module!r}. "
                 + (f"Set {side}='{found}' in the point (tools/inspect_pair.py writes it), "
                    if found else 'Name the feature to distil, ')

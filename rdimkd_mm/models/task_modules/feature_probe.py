@@ -158,25 +158,26 @@ def same_stride(a: Optional[float], b: Optional[float]) -> bool:
 
 def equal_stride_slices(teacher: List[Feature],
                         student: List[Feature]) -> Optional[Tuple[str, str]]:
-    """``('[a:b]', '[c:d]')`` selecting, on each side, the levels whose strides both sides have
-    (``''`` for all levels, ``'[i]'`` for one); None when they are not contiguous."""
-    common = [t.stride for t in teacher
-              if any(same_stride(t.stride, s.stride) for s in student)]
-    if not common:
-        return None
-    t_index = [i for i, f in enumerate(teacher) if any(same_stride(f.stride, c) for c in common)]
-    s_index = [i for i, f in enumerate(student) if any(same_stride(f.stride, c) for c in common)]
-    if len(t_index) != len(s_index) or not (contiguous(t_index) and contiguous(s_index)):
+    """``('[a:b]', '[c:d]')`` selecting, on each side, the longest run of consecutive levels whose
+    strides agree level by level (``''`` for all levels, ``'[i]'`` for one; the finest run of
+    the longest). A level outside it is left out, such as SSD's last 1x1 map, whose stride
+    equals the other side's only because both maps shrank to one pixel. None when no stride
+    is on both sides."""
+    length, t_start, s_start = 0, 0, 0
+    for i in range(len(teacher)):
+        for j in range(len(student)):
+            n = 0
+            while (i + n < len(teacher) and j + n < len(student)
+                   and same_stride(teacher[i + n].stride, student[j + n].stride)):
+                n += 1
+            if n > length:
+                length, t_start, s_start = n, i, j
+    if not length:
         return None
 
-    def text(index: List[int], levels: List[Feature]) -> str:
-        if len(index) == len(levels):
+    def text(start: int, levels: List[Feature]) -> str:
+        if length == len(levels):
             return ''
-        return f'[{index[0]}]' if len(index) == 1 else f'[{index[0]}:{index[-1] + 1}]'
+        return f'[{start}]' if length == 1 else f'[{start}:{start + length}]'
 
-    return text(t_index, teacher), text(s_index, student)
-
-
-def contiguous(index: List[int]) -> bool:
-    """Whether ``index`` is a run of consecutive integers, e.g. ``[1, 2, 3]``."""
-    return index == list(range(index[0], index[-1] + 1))
+    return text(t_start, teacher), text(s_start, student)

@@ -17,9 +17,10 @@ DLV3P_R18 = 'mmseg::deeplabv3plus/deeplabv3plus_r18-d8_4xb2-80k_cityscapes-512x1
 
 def test_the_bases_head_point_on_deeplabv3plus_names_sep_bottleneck(tmp_path):
     init_default_scope('mmseg')
-    base = Config.fromfile(str(REPO_ROOT / 'configs/_base_/distill/rdimkd-a_seg-head.py'))
+    base = Config.fromfile(str(REPO_ROOT / 'configs/_base_/distill/rdimkd-a_seg.py'))
     point = base.seg_distill[0].to_dict()
     assert point['check_head_feature'] is True
+    assert [p.get('check_head_feature') for p in base.seg_distill] == [True, None]  # backbone
     teacher, _ = build_model(DLV3P_R50)
     torch.save(dict(state_dict=teacher.state_dict()), tmp_path / 'teacher.pth')
     with pytest.raises(ValueError, match=r"the point is meant for the decode head's last feature "
