@@ -177,11 +177,14 @@ def _describe_loss(loss: dict) -> str:
 def quality_markdown(summary: dict) -> str:
     task = ALL_TASKS[summary['task']]
     others = [method_name(arm)[-1] for arm in task.kd_arms  # a study's arms change more
-              if arm.startswith('rdimkd-') and arm != task.default_arm and not task.work_of]
+              if arm.startswith('rdimkd-') and arm != task.default_arm and not task.config_dir]
+    # A study family's own default arm sets its model's addresses in the inherited base.
+    untouched = ('untouched' if not task.config(task.default_arm).startswith(task.config_dir or '/')
+                 else 'at this family\'s head feature')
     trained = {arm['arm'] for arm in summary['arms']}
     lines = [f'### {task.title}', '',
-             f'Distilled feature: {task.distill_point}. {method_name(task.default_arm)}: the '
-             f'shipped default `{task.default_config}`'
+             f'Distilled feature: {task.distill_point}. {method_name(task.default_arm)}: '
+             f'`{task.default_config}` {untouched}'
              + (f'; {" and ".join(others)} change only the projection' if others else '')
              + '. Losses: '
              + '; '.join(f'{method_name(arm)}: {_describe(task, arm)}'

@@ -117,6 +117,8 @@ class Task:
         its k at half and twice its config's fraction of C_t (k = C_t / 8 and C_t / 2); each
         of ``weight_sweep_arms`` at 1/4 to 4 times its config's weight.
         """
+        if 'rdimkd-r' not in self.arms and not self.work_of:
+            return []  # a study family without RdimKD-R: no sweep around it
         loss = 'model.distill.0.loss'
         default = self.loss('rdimkd-r')  # the config is read once
         weight, k = float(default['loss_weight']), float(default['projection']['k'])
@@ -288,10 +290,11 @@ TASKS: Dict[str, Task] = {
 STUDY_TITLES = {
     'rdimkd-a-logits': 'student + RdimKD-A at the logits (k=10)',
     'cwd-bottleneck': 'student + CWD at the bottleneck',
-    'rdimkd-a+cwd5': 'student + RdimKD-A (bottleneck) + CWD (logits, weight 5)',
-    'rdimkd-a+cwd1': 'student + RdimKD-A (bottleneck) + CWD (logits, weight 1.25)',
+    'rdimkd-a+cwd5': 'student + RdimKD-A (head feature) + CWD (logits, weight 5)',
+    'rdimkd-a+cwd1': 'student + RdimKD-A (head feature) + CWD (logits, weight 1.25)',
     'rdimkd-a-kl': 'student + RdimKD-A, spatial-softmax KL in the subspace',
-    'rdimkd-a-layer4': 'student + RdimKD-A at the bottleneck and backbone layer4',
+    'rdimkd-a-layer4': 'student + RdimKD-A at the head feature and backbone layer4',
+    'rdimkd-a-layer4-only': 'student + RdimKD-A at backbone layer4 alone',
 }
 ARM_TITLES.update(STUDY_TITLES)
 
@@ -309,7 +312,22 @@ STUDIES: Dict[str, Task] = {
         config_dir='benchmarks/studies/seg_recipe/configs',
         kd_arms=('rdimkd-a', *STUDY_TITLES),
         fit_hook_arms=('rdimkd-a', 'rdimkd-a-logits', 'rdimkd-a+cwd5', 'rdimkd-a+cwd1',
-                       'rdimkd-a-kl', 'rdimkd-a-layer4'),
+                       'rdimkd-a-kl', 'rdimkd-a-layer4', 'rdimkd-a-layer4-only'),
+        references=('rdimkd-a', 'cwd')),
+    # The same study's second segmentor family: DeepLabV3+ on the same data, its own teacher
+    # (half the benchmark teacher's iterations, to fit the study's time), the same student
+    # schedule and seeds; the baseline, today's default, CWD and the recipe's two best arms.
+    'seg-dlv3p': dataclasses.replace(
+        TASKS['seg'],
+        name='seg-dlv3p',
+        title='Segmentation recipe study, second family: DeepLabV3+ R18 (half width) -> R18 '
+        '(quarter width), synthetic Cityscapes',
+        distill_point='per arm',
+        config_dir='benchmarks/studies/seg_recipe/configs/deeplabv3plus',
+        schedules=dict(SEG_SCHEDULES, full=dataclasses.replace(SEG_SCHEDULES['full'],
+                                                               teacher_iters=1200)),
+        kd_arms=('rdimkd-a', 'rdimkd-a-layer4', 'rdimkd-a+cwd1'),
+        fit_hook_arms=('rdimkd-a', 'rdimkd-a-layer4', 'rdimkd-a+cwd1'),
         references=('rdimkd-a', 'cwd')),
 }
 # Every task the runner can run: the benchmark's and the studies'.

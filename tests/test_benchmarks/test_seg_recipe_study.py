@@ -96,7 +96,7 @@ def test_study_report_pairs_every_arm_with_baseline_default_and_cwd():
     assert list(arms['cwd']['paired']) == ['baseline', 'rdimkd-a']
     text = report.quality_markdown(summary)
     assert '| model | vs student (baseline) | vs RdimKD-A | vs CWD |' in text
-    assert ('RdimKD-A (bottleneck) + CWD (logits, weight 5): head (decode_head.bottleneck): '
+    assert ('RdimKD-A (head feature) + CWD (logits, weight 5): head (decode_head.bottleneck): '
             "AutoencoderProjection k=0.25, normalize='standardize', weight 2.5 + logits "
             '(decode_head.conv_seg): CWDLoss tau=1, weight 5') in text
     assert 'CWD at the bottleneck: head (decode_head.bottleneck): CWDLoss tau=1, weight 5' in text
@@ -139,3 +139,24 @@ def test_study_report_takes_the_planned_runs_and_the_committed_references(tmp_pa
     assert len([r for r in committed if r['arm'] == 'cwd']) == 5
     assert study.reproduction(tmp_path, committed) == [
         dict(arm='baseline', seed=0, committed=23.190000534057617, reproduced=23.19)]
+
+
+def test_second_family_trains_its_own_teacher_and_no_sweep(tmp_path):
+    """The second family (DeepLabV3+) has its own configs, teacher and work dirs, plans no
+    sweep around an RdimKD-R arm it does not have, and every KD arm distils the family's head
+    feature (``sep_bottleneck``) with the seg task's RdimKD-A loss."""
+    family = STUDIES['seg-dlv3p']
+    runs = plan_runs(family, family.schedules['full'], tmp_path)
+    assert {r.group for r in runs} == {'teacher', 'main'}
+    teacher = next(r for r in runs if r.group == 'teacher')
+    assert teacher.work_dir == tmp_path / 'seg-dlv3p' / 'teacher'
+    assert f'train_cfg.max_iters={family.schedules["full"].teacher_iters}' in teacher.command(None)
+    default = Config.fromfile(str(REPO_ROOT / TASKS['seg'].default_config)).seg_distill[0]
+    for arm in ('teacher', *family.arms):
+        assert family.config(arm).startswith(family.config_dir), arm
+    for arm in family.kd_arms:
+        cfg = Config.fromfile(str(REPO_ROOT / family.config(arm)))
+        head = {p.name: p for p in cfg.model.distill}
+        if arm != 'cwd':
+            assert head['head'].student == head['head'].teacher == 'decode_head.sep_bottleneck'
+            assert head['head'].loss == default.loss

@@ -82,10 +82,19 @@ def test_readme_results_are_the_committed_benchmark():
     rows = [
         f'| teacher | {det_summary["teacher"]:.2f} | {seg_summary["teacher"]:.2f} |',
         f'| student alone | {cell(det["baseline"])} | {cell(seg["baseline"])} |',
-        f'| + RdimKD (the shipped default: R for det, A for seg) | {cell(det["rdimkd-r"])} | '
-        f'{cell(seg["rdimkd-a"])} |',
+        f'| + RdimKD at one point (det: the default, R on P3-P5; seg: A at the head feature) | '
+        f'{cell(det["rdimkd-r"])} | {cell(seg["rdimkd-a"])} |',
         f'| + PKD (det) / + CWD (seg) | {cell(det["pkd"])} | {cell(seg["cwd"])} |',
     ]
+    # The segmentation default's row: the segmentation study's two-point arm.
+    study = json.loads((REPO_ROOT / 'benchmarks/studies/seg_recipe/results/quality.json')
+                       .read_text())['summaries'][0]
+    two_points = {a['arm']: a for a in study['arms']}['rdimkd-a-layer4']
+    rows.append('| + RdimKD-A at the head feature and the backbone\'s last stage (the seg default) '
+                f'| | {cell(two_points)} |')
+    vs_cwd = two_points['paired']['cwd']
+    assert (f'{vs_cwd["mean"]:+.2f} [{vs_cwd["low"]:+.2f}, {vs_cwd["high"]:+.2f}]'
+            in ' '.join(readme.split()))
     for row in rows:
         assert row in readme, row
     assert 'synthetic' in readme[readme.index('## Results'):readme.index('| model |')].lower()
