@@ -2,7 +2,7 @@
 # at the PSP bottleneck (K = the encoder of an autoencoder fitted to the teacher's features
 # before training, k = 128 of 512, standardised loss at weight 2.5).
 # Teacher weights: mmseg model zoo, pspnet_r101-d8_4xb2-80k_cityscapes-512x1024, saved under
-# checkpoints/ (nothing is downloaded at run time).
+# checkpoints/ by `python tools/download_teacher.py <this config>`.
 _base_ = [
     'mmseg::pspnet/pspnet_r18-d8_4xb2-80k_cityscapes-512x1024.py',
     '../../_base_/distill/rdimkd-a_seg-head.py',
