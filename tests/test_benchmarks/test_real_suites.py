@@ -100,6 +100,8 @@ STAND_INS = {
         'train_dataloader.dataset.pipeline.3.crop_size=(64,128)',
         'val_dataloader.dataset.pipeline.1.scale=(128,64)',
         'test_dataloader.dataset.pipeline.1.scale=(128,64)', 'train_cfg.max_iters=1',
+        # the preprocessors pad every batch to their size (512x1024 in the configs)
+        'data_preprocessor.size=(64,128)', 'model.student.data_preprocessor.size=(64,128)',
         'train_cfg.val_interval=1', 'custom_hooks.0.num_batches=1', 'model.probe_size=(64,64)']),
 }
 
