@@ -9,6 +9,7 @@ from mmengine.registry import init_default_scope
 from synthetic import generate_cityscapes_segmentation, generate_coco_detection
 from helpers.distillers import RETINA_TEACHER, model_cfg
 from helpers.models import DET_DISTILL, save_random_model, save_random_teacher
+from helpers.real_data import cityscapes_stand_in, coco_stand_in
 
 
 @pytest.fixture(scope='session')
@@ -25,6 +26,20 @@ def seg_root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp('synthetic_cityscapes')
     generate_cityscapes_segmentation(str(root), num_train=8, num_val=4, seed=0, progress=False)
     return root
+
+
+@pytest.fixture(scope='module')
+def coco_full_size(tmp_path_factory) -> Path:
+    """One 800x1333 image (the real input size) in the COCO 2017 layout."""
+    return coco_stand_in(tmp_path_factory.mktemp('coco'), (800, 1333), num_train=1, num_val=1)
+
+
+@pytest.fixture(scope='module')
+def cityscapes_full_size(tmp_path_factory) -> Path:
+    """Two 1024x2048 scenes (the real image size) in the Cityscapes layout: the configs' batch
+    of 2, the least PSPNet's pooled 1x1 branch can normalise."""
+    return cityscapes_stand_in(tmp_path_factory.mktemp('cityscapes'), (1024, 2048),
+                               num_train=2, num_val=1)
 
 
 @pytest.fixture(scope='session')

@@ -4,17 +4,16 @@ COCO-2017-layout stand-ins of that size, PSPNet R101-D8 -> R18-D8 on 512x1024 cr
 1024x2048 Cityscapes-layout scenes; random-initialised teachers, no pretrained download."""
 import json
 import time
-from pathlib import Path
 
 import pytest
 import torch
 from mmengine.config import Config
 
-from rdimkd_mm.utils import build_model, pretrained_inits
-from synthetic import generate_cityscapes_segmentation, generate_coco_detection, to_coco2017_layout
+from helpers.models import save_random_teacher
+from helpers.paths import REPO_ROOT
+from helpers.real_data import no_pretrained_download
 from helpers.tools import run_tool
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 COCO = 'configs/rdimkd/coco'
 CITYSCAPES = 'configs/rdimkd/cityscapes'
 CONFIGS = {
@@ -28,26 +27,6 @@ ONE_ITERATION = ['val_cfg=None', 'val_dataloader=None', 'val_evaluator=None',
                  'test_cfg=None', 'test_dataloader=None', 'test_evaluator=None',
                  'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
                  'default_hooks.logger.interval=1', 'randomness.seed=0']
-
-
-@pytest.fixture(scope='module')
-def coco_full_size(tmp_path_factory) -> Path:
-    """One 800x1333 image in the COCO 2017 layout."""
-    root = tmp_path_factory.mktemp('coco')
-    generate_coco_detection(str(root), num_train=1, num_val=1, image_size=(800, 1333),
-                            progress=False)
-    to_coco2017_layout(str(root))
-    return root
-
-
-@pytest.fixture(scope='module')
-def cityscapes_full_size(tmp_path_factory) -> Path:
-    """Two 1024x2048 scenes in the Cityscapes layout (the real image size): the configs' batch
-    of 2, the least PSPNet's pooled 1x1 branch can normalise."""
-    root = tmp_path_factory.mktemp('cityscapes')
-    generate_cityscapes_segmentation(str(root), num_train=2, num_val=1,
-                                     image_size=(1024, 2048), progress=False)
-    return root
 
 
 def real_size(config: Config) -> tuple:
@@ -69,13 +48,10 @@ def test_one_iteration_at_the_real_input_size(name, tmp_path, request):
     assert real_size(cfg) == size  # the shipped config is run at its own size, unchanged
     det = 'coco' in path
     data = request.getfixturevalue('coco_full_size' if det else 'cityscapes_full_size')
-    teacher, _ = build_model(cfg.model.teacher)
-    checkpoint = tmp_path / 'teacher.pth'
-    torch.save(dict(state_dict=teacher.state_dict()), checkpoint)
-    del teacher
+    checkpoint = save_random_teacher(path, tmp_path / 'teacher.pth')
     options = [f'model.teacher_checkpoint={checkpoint}',
-               f'train_dataloader.dataset.data_root={data}/', *ONE_ITERATION]
-    options += [f'model.student.{".".join(k)}=None' for k in pretrained_inits(cfg.model.student)]
+               f'train_dataloader.dataset.data_root={data}/', *ONE_ITERATION,
+               *no_pretrained_download(path)]
     if det:  # one epoch of the one image is one iteration (a batch of 1, to keep CI short)
         options += ['train_cfg.max_epochs=1', 'train_dataloader.batch_size=1']
     else:

@@ -4,7 +4,7 @@
 # on both, k = 512 of 2048); K = the encoder of an autoencoder fitted to the teacher's
 # features before training, standardised loss at weight 2.5.
 # Teacher weights: mmseg model zoo, deeplabv3_r101-d8_4xb2-80k_cityscapes-512x1024, saved under
-# checkpoints/ (nothing is downloaded at run time).
+# checkpoints/ by `python tools/download_teacher.py <this config>`.
 _base_ = [
     'mmseg::deeplabv3/deeplabv3_r18-d8_4xb2-80k_cityscapes-512x1024.py',
     '../../_base_/distill/rdimkd-a_seg.py',
