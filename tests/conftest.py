@@ -1,5 +1,6 @@
-"""Shared fixtures: tiny synthetic data sets, random teachers, the thread count and the
-default scope. Helpers (functions, constants) are in ``tests/helpers``."""
+"""Shared fixtures: tiny synthetic data sets, random teachers, the thread count, the default
+scope and the libraries' metafiles read once. Helpers (functions, constants) are in
+``tests/helpers``."""
 import functools
 from pathlib import Path
 
