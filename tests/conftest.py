@@ -1,5 +1,7 @@
-"""Shared fixtures: tiny synthetic data sets, random teachers, the thread count and the
-default scope. Helpers (functions, constants) are in ``tests/helpers``."""
+"""Shared fixtures: tiny synthetic data sets, random teachers, the thread count, the default
+scope and the libraries' metafiles read once. Helpers (functions, constants) are in
+``tests/helpers``."""
+import functools
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,19 @@ from synthetic import generate_cityscapes_segmentation, generate_coco_detection
 from helpers.distillers import RETINA_TEACHER, model_cfg
 from helpers.models import DET_DISTILL, save_random_model, save_random_teacher
 from helpers.real_data import cityscapes_stand_in, coco_stand_in
+
+
+@pytest.fixture(scope='session', autouse=True)
+def zoo_metafiles_read_once():
+    """mmengine looks up every ``mmdet::``/``mmseg::`` path of a config (a zoo config or a
+    library ``_base_``) in all of the library's ~100 metafiles, parsing each YAML file anew:
+    1-2 s per path. In the test process each file is parsed once (the files do not change during
+    a session); the tools' own processes are left as they are."""
+    from mmengine.config import utils
+    load = utils.load
+    utils.load = functools.lru_cache(maxsize=None)(load)
+    yield
+    utils.load = load
 
 
 @pytest.fixture(scope='session')

@@ -49,9 +49,24 @@ def run_tool(tool: str, *args: str, timeout: int = 600) -> str:
 
 
 # Runs the cases of argv[1] (JSON) one after the other; ``tool`` cases as ``python TOOL ARGS``
-# (runpy, in this process), ``code`` cases with exec. Nothing is imported up front.
+# (runpy, in this process), ``code`` cases with exec. Nothing of the project is imported up
+# front; mmengine's config module is, to save what repeats in every case: each of the
+# libraries' ~100 metafiles is parsed once for all cases, not once per ``mmdet::``/``mmseg::``
+# path (as tests/conftest.py does in-process), and the config text the Runner logs and saves
+# 3-4 times per run is checked to parse, not formatted by yapf (about 1 s each on 2 cores; as
+# tests/test_tools/test_runner_pairs.py does).
 _CASES_DRIVER = r"""
-import json, runpy, sys
+import ast, functools, json, runpy, sys
+from mmengine.config import config, utils
+utils.load = functools.lru_cache(maxsize=None)(utils.load)
+
+
+def parse_only(text, **kwargs):
+    ast.parse(text)
+    return text, False
+
+
+config.FormatCode = parse_only
 for case in json.loads(sys.argv[1]):
     print('=== CASE ' + case['name'], flush=True)
     error = None

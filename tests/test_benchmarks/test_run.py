@@ -4,13 +4,13 @@ import sys
 import pytest
 
 from helpers.paths import REPO_ROOT
+from helpers.tools import run_cases
 
 sys.path.insert(0, str(REPO_ROOT))
 from benchmarks.quality import plan_runs  # noqa: E402
 from benchmarks.tasks import TASKS  # noqa: E402
 
-
-@pytest.mark.parametrize('argv, message', [
+REFUSED = [
     (['--sweep-seeds', '0'], '--sweep-seeds 0: the full det schedule has 5 seed(s); give 1 to 5 '
      '(--no-sweep skips the sweep)'),
     (['--quick', '--sweep-seeds', '2'], 'the quick det schedule has 1 seed(s); give 1 to 1'),
@@ -18,15 +18,30 @@ from benchmarks.tasks import TASKS  # noqa: E402
     (['--seeds', '0'], '--seeds 0: give at least 1'),
     (['--tasks', 'det-rtmdet', '--parts', 'cost'], 'the det-rtmdet task has no rdimkd-p, '
      'rdimkd-a, fitnet-l2 arm; give --parts quality for det-rtmdet'),
-])
-def test_seed_counts_out_of_range_are_refused_before_any_work(argv, message, tmp_path):
-    import subprocess
-    result = subprocess.run(
-        [sys.executable, 'benchmarks/run.py', '--tasks', 'det', '--parts', 'quality',
-         '--results-dir', str(tmp_path), '--work-root', str(tmp_path / 'work'), *argv],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
-    assert result.returncode != 0 and message in result.stderr, result.stderr
-    assert list(tmp_path.iterdir()) == []  # nothing trained, nothing written
+]
+
+
+@pytest.fixture(scope='module')
+def refusals(tmp_path_factory) -> dict:
+    """Each command line of ``REFUSED``, run by benchmarks/run.py in one process (one start and
+    one set of imports for all), each with its own empty results and work folders."""
+    root = tmp_path_factory.mktemp('refused')
+    cases = []
+    for i, (argv, _) in enumerate(REFUSED):
+        (root / str(i)).mkdir()
+        cases.append(dict(name=str(i), tool='benchmarks/run.py', args=[
+            '--tasks', 'det', '--parts', 'quality', '--results-dir', root / str(i),
+            '--work-root', root / str(i) / 'work', *argv]))
+    return dict(outcomes=run_cases(cases), root=root)
+
+
+@pytest.mark.parametrize('case', range(len(REFUSED)), ids=[m for _, m in REFUSED])
+def test_seed_counts_out_of_range_are_refused_before_any_work(case, refusals):
+    outcome, message = refusals['outcomes'][str(case)], REFUSED[case][1]
+    # SystemExit with a message: Python prints it on stderr and exits with status 1.
+    assert (outcome['error'] or '').startswith('SystemExit: '), outcome
+    assert message in outcome['error'], outcome
+    assert list((refusals['root'] / str(case)).iterdir()) == []  # nothing trained or written
 
 
 def test_more_seeds_keep_the_first_seeds_runs(tmp_path):

@@ -11,244 +11,48 @@ ratio at that default (the standardised loss of its levels, at its weight:
 ``configs/_base_/distill/``), and writes ``results/loss_scale.{json,md}`` next to this script.
 Then trains each pair at its task's shipped default for the steps the distiller's
 start-of-training check averages, with the student config's own optimizer and warm-up
-(:func:`start_ratios`). About 5 minutes on 2 cores.
+(``start_ratios``). The pairs and their steps are the test suite's:
+``tests/helpers/loss_scale.py``. About 5 minutes on 2 cores.
 """
 import argparse
 import functools
 import json
-import math
-import re
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Optional
 
-import torch
-from mmengine.config import Config
-from mmengine.logging import MessageHub
-from mmengine.optim import build_optim_wrapper
-from mmengine.registry import PARAM_SCHEDULERS, init_default_scope
-from mmengine.runner import set_random_seed
-
 REPO_ROOT = Path(__file__).resolve().parents[3]
 RESULTS = Path(__file__).resolve().parent / 'results'
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
+for path in (REPO_ROOT, REPO_ROOT / 'tests'):  # the pairs and their steps: tests/helpers
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
 
-import rdimkd_mm  # noqa: E402,F401
 from benchmarks.tasks import TASKS  # noqa: E402
-from rdimkd_mm.engine.projection_fit import fit_projections  # noqa: E402
-from rdimkd_mm.inspection import default_hooks, default_loss  # noqa: E402
-from rdimkd_mm.models.distillers import FeatureDistiller, KDScaleMonitor  # noqa: E402
-from rdimkd_mm.registry import HOOKS, MODELS  # noqa: E402
-from rdimkd_mm.utils import build_model, pretrained_inits, resolve_config_path  # noqa: E402
-from synthetic.batches import SIZE, fake_batch  # noqa: E402
+from rdimkd_mm.models.distillers import KDScaleMonitor  # noqa: E402
+from helpers import loss_scale  # noqa: E402
+from helpers.loss_scale import LEVELS, PAIRS, start_ratios  # noqa: E402
 
-# Per library: the benchmark task whose shipped default its pairs are measured at, and how
-# many of a pair's levels that default distils (detection: the first three, P3-P5).
-DEFAULTS = {'mmdet': ('det', 3), 'mmseg': ('seg', 1)}
-# Training images of the datasets the zoo configs train on (COCO train2017 after mmdet's
-# filter_empty_gt, Cityscapes train): an epoch's length for the epoch-based warm-ups.
-TRAIN_IMAGES = {'mmdet': 117266, 'mmseg': 2975}
-
-# (teacher, student, teacher point, student point, align); the student's pretrained init is
-# not used (build_model does not initialise weights).
-PAIRS = [
-    ('mmdet::retinanet/retinanet_r50_fpn_1x_coco.py',
-     'mmdet::retinanet/retinanet_r18_fpn_1x_coco.py', 'neck', 'neck', 'stride'),
-    ('mmdet::fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py',
-     'mmdet::retinanet/retinanet_r18_fpn_1x_coco.py', 'neck', 'neck', 'stride'),
-    ('mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py',
-     'mmdet::retinanet/retinanet_r18_fpn_1x_coco.py', 'neck[1:5]', 'neck[0:4]', 'stride'),
-    ('mmdet::yolox/yolox_s_8xb8-300e_coco.py', 'mmdet::yolox/yolox_tiny_8xb8-300e_coco.py',
-     'neck', 'neck', 'stride'),
-    ('mmdet::rtmdet/rtmdet_s_8xb32-300e_coco.py', 'mmdet::rtmdet/rtmdet_tiny_8xb32-300e_coco.py',
-     'neck', 'neck', 'stride'),
-    ('mmseg::pspnet/pspnet_r50-d8_4xb2-40k_cityscapes-512x1024.py',
-     'mmseg::pspnet/pspnet_r18-d8_4xb2-80k_cityscapes-512x1024.py', 'decode_head.bottleneck',
-     'decode_head.bottleneck', 'stride'),
-    ('mmseg::deeplabv3plus/deeplabv3plus_r50-d8_4xb2-40k_cityscapes-512x1024.py',
-     'mmseg::pspnet/pspnet_r18-d8_4xb2-80k_cityscapes-512x1024.py',
-     'decode_head.sep_bottleneck', 'decode_head.bottleneck', 'interpolate'),
-    ('mmseg::segformer/segformer_mit-b1_8xb1-160k_cityscapes-1024x1024.py',
-     'mmseg::segformer/segformer_mit-b0_8xb1-160k_cityscapes-1024x1024.py',
-     'decode_head.fusion_conv', 'decode_head.fusion_conv', 'stride'),
-]
-
-
-def model_config(config: str) -> dict:
-    cfg = Config.fromfile(resolve_config_path(config))
-    return dict(cfg.model.to_dict(), _scope_=cfg.default_scope)
-
-
-def first_levels(point: str, n: int) -> str:
-    """The first ``n`` levels of a multi-level point: ``'neck'`` -> ``'neck[0:3]'``,
-    ``'neck[1:5]'`` -> ``'neck[1:4]'`` (n = 3)."""
-    name, _, index = point.partition('[')
-    start = int(index.split(':')[0] or 0) if index else 0
-    return f'{name}[{start}:{start + n}]'
-
-
-def without_pretrained(cfg: dict) -> dict:
-    """No pretrained weights (no internet): every pretrained initialisation off."""
-    for keys in pretrained_inits(cfg):
-        parent = cfg
-        for key in keys[:-1]:
-            parent = parent[key]
-        parent[keys[-1]] = None
-    return cfg
-
-
-@torch.no_grad()
-def calibrate_norm_statistics(model, scope: str, batches: int = 4) -> None:
-    """Set the batch-norm running statistics of a random model from its own activations, as
-    any trained teacher has them (random weights with the initial statistics mean 0, var 1
-    give features whose scale says nothing about a trained teacher's)."""
-    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-    for m in norms:
-        m.reset_running_stats()
-        m.momentum = None  # cumulative average
-    model.train()
-    for seed in range(batches):
-        data = model.data_preprocessor(fake_batch(scope, n=2, seed=seed), False)
-        model(**data, mode='tensor')
-    model.eval()
+# Per library: the benchmark task whose shipped default its pairs are measured at.
+TASK_OF = {'mmdet': 'det', 'mmseg': 'seg'}
 
 
 @functools.lru_cache(maxsize=None)
 def default_weight(scope: str) -> float:
     """The loss weight of the shipped default for ``scope`` ('mmdet' or 'mmseg')."""
-    return TASKS[DEFAULTS[scope][0]].default_weight
-
-
-def fit_default(distiller: FeatureDistiller, scope: str,
-                num_batches: Optional[int] = None) -> None:
-    """Fit what the distiller's losses need before training on ``num_batches`` random batches;
-    by default as many as the shipped default's FitProjectionsHook streams (one where the
-    default fits nothing: a teacher-normalised loss still needs the teacher's scale)."""
-    if num_batches is None:
-        hooks = [h for h in default_hooks(scope) if 'FitProjectionsHook' in h['type']]
-        num_batches = HOOKS.build(hooks[0]).num_batches if hooks else 1
-    fit_projections(distiller, [fake_batch(scope, n=2, seed=i) for i in range(num_batches)],
-                    num_batches=num_batches, progress=False)
-
-
-def build_distiller(pair: tuple, tmp_path: Path, distill: list) -> FeatureDistiller:
-    """The pair's distiller at ``distill``, in training mode: a random teacher (seed 0) with
-    the library's initialisation and calibrated batch-norm statistics, saved to ``tmp_path``,
-    and the student's zoo model without pretrained weights, initialised as the Runner does."""
-    teacher, student = pair[:2]
-    scope = teacher.split('::')[0]
-    init_default_scope(scope)
-    torch.manual_seed(0)
-    teacher_model, _ = build_model(without_pretrained(model_config(teacher)))
-    teacher_model.init_weights()  # mmdet/mmseg initialisation, as training starts from
-    calibrate_norm_statistics(teacher_model, scope)
-    torch.save(dict(state_dict=teacher_model.state_dict()), tmp_path / 'teacher.pth')
-    student_cfg = without_pretrained(model_config(student))
-    if scope == 'mmseg':
-        student_cfg['data_preprocessor']['size'] = (SIZE, SIZE)
-    distiller = MODELS.build(dict(
-        type='rdimkd_mm.FeatureDistiller', student=student_cfg,
-        teacher=teacher, teacher_checkpoint=str(tmp_path / 'teacher.pth'),
-        probe_size=(SIZE, SIZE), distill=distill))
-    distiller.init_weights()  # what the Runner does: e.g. the detection heads' prior biases
-    distiller.train()
-    return distiller
+    return TASKS[TASK_OF[scope]].default_weight
 
 
 def first_ratios(pair: tuple, tmp_path: Path, fit_batches: Optional[int] = None) -> dict:
-    """The first training step at loss_weight 1, with the projection of the shipped default of
-    the pair's task (fitted by :func:`fit_default`, on ``fit_batches`` batches if given): KD
-    loss / task loss with each ``normalize`` (``standardised``, ``teacher_normalised``,
-    ``raw`` = None), the standardised KD loss per level, the task loss, whether the connector
-    is a 1x1 conv (C_s != C_t) or the identity, and ``at_default``: KD / task at the shipped
-    default of the pair's task (the standardised loss of the levels it distils, e.g. P3-P5, at
-    its weight), from the same step."""
-    teacher, student, t_point, s_point, align = pair
-    scope = teacher.split('::')[0]
-    distiller = build_distiller(pair, tmp_path, [dict(
-        name='kd', student=s_point, teacher=t_point,
-        loss=dict(type='rdimkd_mm.RdimKDLoss', align=align, normalize='teacher',
-                  projection=default_loss(scope)['projection']))])
-    MessageHub.get_current_instance().update_info('iter', 0)  # YOLOX's batch resize reads it
-    fit_default(distiller, scope, fit_batches)
-    data = distiller.data_preprocessor(fake_batch(scope, n=2), False)
-    loss = distiller.distill_losses['kd']
-    steps = {}
-    for normalize in ('teacher', 'standardize'):  # the same step, one loss form each
-        loss.normalize = normalize
-        torch.manual_seed(0)  # the same drop paths
-        steps[normalize] = distiller(**data, mode='loss')
-    by_teacher = steps['teacher']
-    task = by_teacher['loss_kd_kd'].item() / float(by_teacher['kd_ratio_kd'])
-    # The raw loss (normalize=None) is each level's teacher-normalised term times its scale.
-    levels = ([by_teacher[f'kd_kd_l{i}'] for i in range(loss.num_levels)]
-              if loss.num_levels > 1 else [by_teacher['loss_kd_kd'].detach()])
-    raw = float(sum(level * scale for level, scale in zip(levels, loss.scales)))
-    standardised = float(steps['standardize']['kd_ratio_kd'])
-    per_level = ([float(steps['standardize'][f'kd_kd_l{i}']) for i in range(loss.num_levels)]
-                 if loss.num_levels > 1 else [float(steps['standardize']['loss_kd_kd'])])
-    at_default = default_weight(scope) * sum(per_level[:DEFAULTS[scope][1]]) / task
-    return dict(standardised=standardised, kd_per_level=standardised * task / loss.num_levels,
-                teacher_normalised=float(by_teacher['kd_ratio_kd']), raw=raw / task, task=task,
-                at_default=at_default,
-                connector='identity' if isinstance(loss.connectors[0], torch.nn.Identity)
-                else '1x1 conv')
-
-
-def default_distill(pair: tuple) -> list:
-    """The shipped default of the pair's task (its loss as ``tools/inspect_pair.py`` writes it)
-    at the pair's points: their first three levels for a detector (P3-P5), the head feature
-    for a segmentor."""
-    teacher, _, t_point, s_point, align = pair
-    scope = teacher.split('::')[0]
-    if scope == 'mmdet':
-        t_point, s_point = (first_levels(p, DEFAULTS[scope][1]) for p in (t_point, s_point))
-    return [dict(name='kd', student=s_point, teacher=t_point,
-                 loss=dict(default_loss(scope), align=align))]
-
-
-def start_ratios(pair: tuple, tmp_path: Path,
-                 steps: int = KDScaleMonitor.kd_check_iters) -> dict:
-    """The first ``steps`` training steps at the shipped default (:func:`default_distill`),
-    with the student config's own optimizer, gradient clipping and parameter schedulers
-    (its warm-up; an epoch-based one at an epoch of the zoo dataset at the config's batch
-    size), a new random batch each step, as ``train_step`` runs them under the Runner.
-
-    Returns:
-        dict: ``step1``, KD / task loss at the first step; ``mean``, the mean KD loss over the
-        mean task loss of the steps, the reading on which the distiller's start-of-training
-        check warns (``KDScaleMonitor.kd_check_iters`` steps); ``task_step1`` and
-        ``task_mean``; ``lr_factor``, the learning rate at the last step over the base one.
-    """
-    student = pair[1]
-    scope = student.split('::')[0]
-    distiller = build_distiller(pair, tmp_path, default_distill(pair))
-    fit_default(distiller, scope)
-    cfg = Config.fromfile(resolve_config_path(student))
-    optim_wrapper = build_optim_wrapper(distiller, cfg.optim_wrapper)
-    gpus = re.search(r'(\d+)xb\d+', student)  # e.g. 8xb32; mmdet's 1x/2x schedules: 8 GPUs
-    batch = (int(gpus.group(1)) if gpus else 8) * cfg.train_dataloader.batch_size
-    schedulers = [PARAM_SCHEDULERS.build(s, default_args=dict(
-        optimizer=optim_wrapper, epoch_length=math.ceil(TRAIN_IMAGES[scope] / batch)))
-        for s in cfg.param_scheduler]
-    message_hub = MessageHub.get_current_instance()
-    set_random_seed(0)  # as the Runner seeds: YOLOX's batch resize draws with Python's random
-    kd, task = [], []
-    for step in range(steps):
-        message_hub.update_info('iter', step)  # YOLOX's batch resize reads it
-        log_vars = distiller.train_step(fake_batch(scope, n=2, seed=step), optim_wrapper)
-        kd.append(sum(float(v) for k, v in log_vars.items() if k.startswith('loss_kd_')))
-        task.append(float(log_vars['loss']) - kd[-1])
-        for scheduler in schedulers:  # what ParamSchedulerHook does after an iteration
-            if not scheduler.by_epoch:
-                scheduler.step()
-    group = optim_wrapper.param_groups[0]
-    return dict(step1=kd[0] / task[0], mean=sum(kd) / sum(task), task_step1=task[0],
-                task_mean=sum(task) / steps, lr_factor=group['lr'] / group['initial_lr'],
-                steps=steps)
+    """The first-step ratios of ``tests/helpers/loss_scale.py``'s ``first_ratios`` and
+    ``at_default``: KD / task at the shipped default of the pair's task (the standardised loss
+    of the levels it distils, e.g. P3-P5, at its weight), from the same step."""
+    row = loss_scale.first_ratios(pair, tmp_path, fit_batches)
+    scope = pair[0].split('::')[0]
+    per_level = row.pop('per_level')
+    row['at_default'] = default_weight(scope) * sum(per_level[:LEVELS[scope]]) / row['task']
+    return row
 
 
 def main() -> None:
@@ -261,7 +65,7 @@ def main() -> None:
     band = {key: max(r[key] for r in rows) / min(r[key] for r in rows)
             for key in ('standardised', 'teacher_normalised', 'raw', 'task', 'kd_per_level',
                         'at_default')}
-    for scope in DEFAULTS:  # each task at its own default, at the first step and over the start
+    for scope in TASK_OF:  # each task at its own default, at the first step and over the start
         of_scope = [r for r in rows if r['teacher'].startswith(scope)]
         for key, values in (('at_default', [r['at_default'] for r in of_scope]),
                             ('start_mean', [r['start']['mean'] for r in of_scope])):
@@ -278,7 +82,7 @@ def main() -> None:
               f'{r["teacher_normalised"]:.3g} | {r["raw"]:.4g} | {r["task"]:.3g} | '
               f'{r["kd_per_level"]:.3f} | {r["at_default"]:.3g} | {r["connector"]} |'
               for r in rows]
-    weights = {scope: default_weight(scope) for scope in DEFAULTS}
+    weights = {scope: default_weight(scope) for scope in TASK_OF}
     lines += ['', f'Band (highest / lowest): standardised {band["standardised"]:.0f}x, '
               f'teacher-normalised {band["teacher_normalised"]:.0f}x, raw {band["raw"]:.0f}x; '
               f'the first task loss alone spans {band["task"]:.0f}x, the standardised KD loss '

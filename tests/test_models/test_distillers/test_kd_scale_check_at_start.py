@@ -1,13 +1,8 @@
 """The distiller's start-of-training check (KD/task loss averaged over its first
 ``kd_check_iters`` steps) on a zoo pair whose first task loss is tiny: RTMDet-S -> RTMDet-tiny
 at the detection default, with RTMDet's own AdamW and linear warm-up."""
-import sys
-
-from helpers.paths import REPO_ROOT
-
-sys.path.insert(0, str(REPO_ROOT))
-from benchmarks.studies.loss_scale.loss_scale import PAIRS, start_ratios  # noqa: E402
-from rdimkd_mm.models.distillers import KDScaleMonitor  # noqa: E402
+from rdimkd_mm.models.distillers import KDScaleMonitor
+from helpers.loss_scale import PAIRS, start_ratios
 
 
 def test_start_of_training_check_on_rtmdet_under_its_own_warm_up(tmp_path):

@@ -3,14 +3,9 @@ distilled level, whatever the pair: on 8 zoo pairs of mmdet and mmseg (random te
 the libraries' initialisation and batch-norm statistics of their own activations, as a trained
 teacher has them), at the first training step, with the projection of the task's shipped
 default (random for detection, the fitted autoencoder for segmentation)."""
-import sys
-
 import pytest
 
-from helpers.paths import REPO_ROOT
-
-sys.path.insert(0, str(REPO_ROOT))
-from benchmarks.studies.loss_scale.loss_scale import PAIRS, first_ratios  # noqa: E402
+from helpers.loss_scale import PAIRS, first_ratios
 
 
 def _name(config: str) -> str:
