@@ -54,10 +54,14 @@ def run_tool(tool: str, *args: str, timeout: int = 600) -> str:
 # libraries' ~100 metafiles is parsed once for all cases, not once per ``mmdet::``/``mmseg::``
 # path (as tests/conftest.py does in-process), and the config text the Runner logs and saves
 # 3-4 times per run is checked to parse, not formatted by yapf (about 1 s each on 2 cores; as
-# tests/test_tools/test_runner_pairs.py does).
+# tests/test_tools/test_runner_pairs.py does). Each case starts without the message hubs and
+# loggers of the cases before it, as a process of its own would: mmengine keeps one of each per
+# experiment name (config name and start time to the second), which two quick runs of one
+# config would otherwise share (with the first run's last checkpoint among its information).
 _CASES_DRIVER = r"""
 import ast, functools, json, runpy, sys
 from mmengine.config import config, utils
+from mmengine.logging import MessageHub, MMLogger
 utils.load = functools.lru_cache(maxsize=None)(utils.load)
 
 
@@ -70,6 +74,8 @@ config.FormatCode = parse_only
 for case in json.loads(sys.argv[1]):
     print('=== CASE ' + case['name'], flush=True)
     error = None
+    for manager in (MessageHub, MMLogger):
+        manager._instance_dict.clear()
     try:
         if 'code' in case:
             exec(case['code'], {'__name__': '__case__'})
