@@ -179,8 +179,8 @@ def quality_markdown(summary: dict) -> str:
     others = [method_name(arm)[-1] for arm in task.kd_arms  # a study's arms change more
               if arm.startswith('rdimkd-') and arm != task.default_arm and not task.config_dir]
     # A study family's own default arm sets its model's addresses in the inherited base.
-    untouched = ('untouched' if not task.config(task.default_arm).startswith(task.config_dir or '/')
-                 else 'at this family\'s head feature')
+    own_default = task.config_dir and task.config(task.default_arm).startswith(task.config_dir)
+    untouched = 'at this family\'s head feature' if own_default else 'untouched'
     trained = {arm['arm'] for arm in summary['arms']}
     lines = [f'### {task.title}', '',
              f'Distilled feature: {task.distill_point}. {method_name(task.default_arm)}: '
